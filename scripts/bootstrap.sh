@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs everything the build and the tests need, skipping what is already there.
+# Idempotent; run as root on Debian/Ubuntu. Nothing is downloaded from GitHub or Google:
+# Rust tools come from crates.io, Chromium from Debian, wasm-opt / Playwright from npm.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '[bootstrap] %s\n' "$*"; }
+export PATH="$HOME/.cargo/bin:$PATH"
+
+# 1. The wasm32 target.
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding rustup target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# 2. wasm-pack, pinned.
+WASM_PACK_VERSION=0.15.1
+if ! wasm-pack --version 2>/dev/null | grep -q "$WASM_PACK_VERSION"; then
+  say "installing wasm-pack $WASM_PACK_VERSION (cargo install, ~2 min)"
+  cargo install wasm-pack --version "$WASM_PACK_VERSION" --locked
+fi
+
+# 3. wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock. Without --locked: its
+#    own lockfile pins a webpki-roots version the registry here lacks.
+if [ -f Cargo.lock ] && grep -q '^name = "wasm-bindgen"$' Cargo.lock; then
+  WB_VERSION=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)
+  if ! wasm-bindgen --version 2>/dev/null | grep -q " $WB_VERSION\$"; then
+    say "installing wasm-bindgen-cli $WB_VERSION (cargo install, ~2 min)"
+    cargo install wasm-bindgen-cli --version "$WB_VERSION" --force
+  fi
+fi
+
+# 4. Chromium and its driver from Debian (browser tests, end-to-end test).
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  say "installing chromium + chromium-driver (apt)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+# Debian's binaryen (wasm-opt 108) produces modules that fail in Chromium: refuse it on PATH.
+if command -v wasm-opt >/dev/null && [ "$(command -v wasm-opt)" != "$PWD/node_modules/.bin/wasm-opt" ]; then
+  case "$(wasm-opt --version 2>/dev/null)" in
+    *"version 108"*) say "WARNING: $(command -v wasm-opt) is Debian's binaryen 108; npm's is used instead" ;;
+  esac
+fi
+
+# 5. npm dev dependencies (binaryen for wasm-opt, playwright-core, typescript, esbuild, vite).
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+say "ready"

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The README's test command (`npm test`): installs what is missing, then runs every suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+step() { printf '\n=== %s ===\n' "$*"; }
+
+step "bootstrap"
+bash scripts/bootstrap.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, all features, -D warnings)"
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+step "native tests (protocol core, gateway, mock gateway over loopback HTTP)"
+cargo test --workspace --all-features
+
+printf '\nall suites passed\n'

@@ -1,0 +1,462 @@
+//! Plaintext messages carried inside encapsulated requests and responses (docs/PROTOCOL.md §4).
+//!
+//! Binary, big-endian, length-prefixed, strict: decoding refuses short input, trailing bytes,
+//! unknown versions and out-of-range fields, so every message has exactly one encoding.
+
+use zeroize::Zeroizing;
+
+use super::encapsulation::{SessionSecret, BINDER_LEN};
+use super::error::MessageError;
+use super::reader::{Reader, Short};
+
+/// The only message version this implementation speaks.
+pub const VERSION: u8 = 1;
+/// Bytes of a request id.
+pub const REQUEST_ID_LEN: usize = 16;
+/// Longest token (AT or VT) in bytes.
+pub const MAX_TOKEN_LEN: usize = 2048;
+/// Longest product or service name in bytes.
+pub const MAX_NAME_LEN: usize = 64;
+/// Longest error code in bytes.
+pub const MAX_CODE_LEN: usize = 64;
+/// Longest JSON body (page data, call body) in bytes: 512 KiB.
+pub const MAX_BODY_LEN: usize = 512 * 1024;
+
+const STATUS_OK: u8 = 0;
+const STATUS_ERROR: u8 = 1;
+/// Domain separator prefixed to the call binder's transcript.
+const BINDER_CONTEXT: &[u8] = b"h5-access call binder v1";
+
+impl From<Short> for MessageError {
+    fn from(_: Short) -> Self {
+        MessageError::Truncated
+    }
+}
+
+/// A bearer token (AT or VT) as bytes: printable ASCII, 1..=2048 bytes. Zeroized on drop;
+/// `Debug` prints only its length.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(Zeroizing<Vec<u8>>);
+
+impl core::fmt::Debug for Token {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Token")
+            .field("len", &self.0.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Token {
+    /// Wraps token bytes.
+    ///
+    /// Errors: [`MessageError::Malformed`] if empty or not printable ASCII (0x21..=0x7e),
+    /// [`MessageError::TooLarge`] if over [`MAX_TOKEN_LEN`].
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Result<Self, MessageError> {
+        let bytes = Zeroizing::new(bytes.into());
+        if bytes.len() > MAX_TOKEN_LEN {
+            return Err(MessageError::TooLarge);
+        }
+        if bytes.is_empty() || !bytes.iter().all(|b| (0x21..=0x7e).contains(b)) {
+            return Err(MessageError::Malformed);
+        }
+        Ok(Self(bytes))
+    }
+
+    /// The token bytes. Never log them.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The token as text (always ASCII).
+    pub fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+fn check_name(name: &str) -> Result<(), MessageError> {
+    if name.len() > MAX_NAME_LEN {
+        return Err(MessageError::TooLarge);
+    }
+    let ok = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if ok {
+        Ok(())
+    } else {
+        Err(MessageError::Malformed)
+    }
+}
+
+fn check_code(code: &str) -> Result<(), MessageError> {
+    if code.len() > MAX_CODE_LEN {
+        return Err(MessageError::TooLarge);
+    }
+    let ok = !code.is_empty()
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(MessageError::Malformed)
+    }
+}
+
+fn check_body(body: &str) -> Result<(), MessageError> {
+    if body.len() > MAX_BODY_LEN {
+        Err(MessageError::TooLarge)
+    } else {
+        Ok(())
+    }
+}
+
+fn put_name(out: &mut Vec<u8>, name: &str) {
+    out.push(name.len() as u8);
+    out.extend_from_slice(name.as_bytes());
+}
+
+fn put_token(out: &mut Vec<u8>, token: &Token) {
+    out.extend_from_slice(&(token.0.len() as u16).to_be_bytes());
+    out.extend_from_slice(&token.0);
+}
+
+fn put_body(out: &mut Vec<u8>, body: &str) {
+    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    out.extend_from_slice(body.as_bytes());
+}
+
+fn read_version(r: &mut Reader<'_>) -> Result<(), MessageError> {
+    if r.u8()? != VERSION {
+        return Err(MessageError::UnsupportedVersion);
+    }
+    Ok(())
+}
+
+fn read_name(r: &mut Reader<'_>) -> Result<String, MessageError> {
+    let len = usize::from(r.u8()?);
+    let s = core::str::from_utf8(r.take(len)?).map_err(|_| MessageError::Malformed)?;
+    check_name(s)?;
+    Ok(s.to_owned())
+}
+
+fn read_code(r: &mut Reader<'_>) -> Result<String, MessageError> {
+    let len = usize::from(r.u8()?);
+    let s = core::str::from_utf8(r.take(len)?).map_err(|_| MessageError::Malformed)?;
+    check_code(s)?;
+    Ok(s.to_owned())
+}
+
+fn read_token(r: &mut Reader<'_>) -> Result<Token, MessageError> {
+    let len = usize::from(r.u16()?);
+    if len > MAX_TOKEN_LEN {
+        return Err(MessageError::TooLarge);
+    }
+    Token::new(r.take(len)?.to_vec())
+}
+
+fn read_body(r: &mut Reader<'_>) -> Result<String, MessageError> {
+    let len = r.u32()? as usize;
+    if len > MAX_BODY_LEN {
+        return Err(MessageError::TooLarge);
+    }
+    let s = core::str::from_utf8(r.take(len)?).map_err(|_| MessageError::Malformed)?;
+    Ok(s.to_owned())
+}
+
+fn finish(r: &Reader<'_>) -> Result<(), MessageError> {
+    if r.is_empty() {
+        Ok(())
+    } else {
+        Err(MessageError::TrailingBytes)
+    }
+}
+
+/// The AT→VT exchange request (inner media type `application/vnd.h5-access.exchange`).
+///
+/// `version (1) = 0x01 ‖ request_id (16) ‖ client_time (8, u64 seconds since the Unix epoch) ‖
+/// product_len (1) ‖ product ‖ at_len (2) ‖ subject_token`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExchangeRequest {
+    /// 16 random bytes identifying this request (replay cache key).
+    pub request_id: [u8; REQUEST_ID_LEN],
+    /// The browser's clock, seconds since the Unix epoch.
+    pub client_time: u64,
+    /// The product requested: 1..=64 bytes of `[A-Za-z0-9._-]`.
+    pub product: String,
+    /// The access token (AT) the partner issued.
+    pub subject_token: Token,
+}
+
+impl ExchangeRequest {
+    /// Encodes the message.
+    ///
+    /// Errors: [`MessageError::Malformed`] / [`MessageError::TooLarge`] for a bad product name.
+    pub fn encode(&self) -> Result<Vec<u8>, MessageError> {
+        check_name(&self.product)?;
+        let mut out = Vec::with_capacity(
+            1 + REQUEST_ID_LEN + 8 + 1 + self.product.len() + 2 + self.subject_token.0.len(),
+        );
+        out.push(VERSION);
+        out.extend_from_slice(&self.request_id);
+        out.extend_from_slice(&self.client_time.to_be_bytes());
+        put_name(&mut out, &self.product);
+        put_token(&mut out, &self.subject_token);
+        Ok(out)
+    }
+
+    /// Decodes the message.
+    ///
+    /// Errors: every [`MessageError`] variant.
+    pub fn decode(bytes: &[u8]) -> Result<Self, MessageError> {
+        let mut r = Reader::new(bytes);
+        read_version(&mut r)?;
+        let request_id = r.array()?;
+        let client_time = r.u64()?;
+        let product = read_name(&mut r)?;
+        let subject_token = read_token(&mut r)?;
+        finish(&r)?;
+        Ok(Self {
+            request_id,
+            client_time,
+            product,
+            subject_token,
+        })
+    }
+}
+
+/// The exchange response.
+///
+/// `version (1) ‖ status (1)`, then for status `0x00`: `exp (8, u64 seconds since the Unix
+/// epoch) ‖ vt_len (2) ‖ issued_token ‖ page_len (4) ‖ page (UTF-8 JSON object text)`; for
+/// status `0x01`: `code_len (1) ‖ code (ASCII [A-Z0-9_])`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExchangeResponse {
+    /// The AT was accepted and a VT issued.
+    Issued {
+        /// The issued token (VT), opaque to the browser.
+        issued_token: Token,
+        /// When the VT expires, seconds since the Unix epoch.
+        exp: u64,
+        /// The product page's rendering data: a JSON object, as UTF-8 text.
+        page: String,
+    },
+    /// The gateway refused the exchange after decapsulation; `code` is one of docs/PROTOCOL.md §6.
+    Refused {
+        /// Stable error code, e.g. `AT_EXPIRED`.
+        code: String,
+    },
+}
+
+impl ExchangeResponse {
+    /// Encodes the message.
+    ///
+    /// Errors: [`MessageError::TooLarge`] (page over [`MAX_BODY_LEN`], code too long),
+    /// [`MessageError::Malformed`] (bad code characters).
+    pub fn encode(&self) -> Result<Vec<u8>, MessageError> {
+        let mut out = vec![VERSION];
+        match self {
+            ExchangeResponse::Issued {
+                issued_token,
+                exp,
+                page,
+            } => {
+                check_body(page)?;
+                out.push(STATUS_OK);
+                out.extend_from_slice(&exp.to_be_bytes());
+                put_token(&mut out, issued_token);
+                put_body(&mut out, page);
+            }
+            ExchangeResponse::Refused { code } => {
+                check_code(code)?;
+                out.push(STATUS_ERROR);
+                put_name(&mut out, code);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Decodes the message.
+    ///
+    /// Errors: every [`MessageError`] variant (an unknown status byte is `Malformed`).
+    pub fn decode(bytes: &[u8]) -> Result<Self, MessageError> {
+        let mut r = Reader::new(bytes);
+        read_version(&mut r)?;
+        let msg = match r.u8()? {
+            STATUS_OK => {
+                let exp = r.u64()?;
+                let issued_token = read_token(&mut r)?;
+                let page = read_body(&mut r)?;
+                ExchangeResponse::Issued {
+                    issued_token,
+                    exp,
+                    page,
+                }
+            }
+            STATUS_ERROR => ExchangeResponse::Refused {
+                code: read_code(&mut r)?,
+            },
+            _ => return Err(MessageError::Malformed),
+        };
+        finish(&r)?;
+        Ok(msg)
+    }
+}
+
+/// A service call (inner media type `application/vnd.h5-access.call`).
+///
+/// `version (1) ‖ request_id (16) ‖ client_time (8) ‖ vt_len (2) ‖ issued_token ‖
+/// service_len (1) ‖ service ‖ body_len (4) ‖ body (UTF-8 JSON text) ‖ binder (32)`, where
+/// `binder = HMAC-SHA256(binder_key, "h5-access call binder v1" ‖ every preceding byte)` and
+/// `binder_key = HKDF-Expand(session_secret, "h5-access call binder", 32)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallRequest {
+    /// 16 random bytes, unique per call (replay cache key).
+    pub request_id: [u8; REQUEST_ID_LEN],
+    /// The browser's clock, seconds since the Unix epoch.
+    pub client_time: u64,
+    /// The issued token (VT) from the exchange.
+    pub issued_token: Token,
+    /// Service name: 1..=64 bytes of `[A-Za-z0-9._-]`.
+    pub service: String,
+    /// The call's JSON body as UTF-8 text (at most [`MAX_BODY_LEN`] bytes).
+    pub body: String,
+}
+
+impl CallRequest {
+    fn encode_unbound(&self) -> Result<Vec<u8>, MessageError> {
+        check_name(&self.service)?;
+        check_body(&self.body)?;
+        let mut out = Vec::with_capacity(
+            1 + REQUEST_ID_LEN
+                + 8
+                + 2
+                + self.issued_token.0.len()
+                + 1
+                + self.service.len()
+                + 4
+                + self.body.len()
+                + BINDER_LEN,
+        );
+        out.push(VERSION);
+        out.extend_from_slice(&self.request_id);
+        out.extend_from_slice(&self.client_time.to_be_bytes());
+        put_token(&mut out, &self.issued_token);
+        put_name(&mut out, &self.service);
+        put_body(&mut out, &self.body);
+        Ok(out)
+    }
+
+    fn transcript(unbound: &[u8]) -> Vec<u8> {
+        let mut t = Vec::with_capacity(BINDER_CONTEXT.len() + unbound.len());
+        t.extend_from_slice(BINDER_CONTEXT);
+        t.extend_from_slice(unbound);
+        t
+    }
+
+    /// Encodes the call and appends its binder under `secret`.
+    ///
+    /// Errors: [`MessageError::Malformed`] / [`MessageError::TooLarge`] for a bad service name
+    /// or an oversize body.
+    pub fn encode(&self, secret: &SessionSecret) -> Result<Vec<u8>, MessageError> {
+        let mut out = self.encode_unbound()?;
+        let binder = secret.call_binder(&Self::transcript(&out));
+        out.extend_from_slice(&binder);
+        Ok(out)
+    }
+
+    /// Decodes a call, returning it with the binder still to be checked by
+    /// [`verify_binder`](Self::verify_binder) once the session secret is known from the VT.
+    ///
+    /// Errors: every [`MessageError`] variant.
+    pub fn decode(bytes: &[u8]) -> Result<(Self, [u8; BINDER_LEN]), MessageError> {
+        let mut r = Reader::new(bytes);
+        read_version(&mut r)?;
+        let request_id = r.array()?;
+        let client_time = r.u64()?;
+        let issued_token = read_token(&mut r)?;
+        let service = read_name(&mut r)?;
+        let body = read_body(&mut r)?;
+        let binder = r.array()?;
+        finish(&r)?;
+        Ok((
+            Self {
+                request_id,
+                client_time,
+                issued_token,
+                service,
+                body,
+            },
+            binder,
+        ))
+    }
+
+    /// Checks `binder` against this call and `secret`, in constant time.
+    pub fn verify_binder(&self, secret: &SessionSecret, binder: &[u8; BINDER_LEN]) -> bool {
+        match self.encode_unbound() {
+            Ok(unbound) => secret.verify_call_binder(&Self::transcript(&unbound), binder),
+            Err(_) => false,
+        }
+    }
+}
+
+/// A service call's response.
+///
+/// `version (1) ‖ status (1)`, then for `0x00`: `body_len (4) ‖ body (UTF-8 JSON text)`; for
+/// `0x01`: `code_len (1) ‖ code`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CallResponse {
+    /// The service answered.
+    Ok {
+        /// The service's JSON answer as UTF-8 text.
+        body: String,
+    },
+    /// The gateway refused the call; `code` is one of docs/PROTOCOL.md §6.
+    Refused {
+        /// Stable error code, e.g. `VT_EXPIRED`.
+        code: String,
+    },
+}
+
+impl CallResponse {
+    /// Encodes the message.
+    ///
+    /// Errors: [`MessageError::TooLarge`], [`MessageError::Malformed`] (bad code characters).
+    pub fn encode(&self) -> Result<Vec<u8>, MessageError> {
+        let mut out = vec![VERSION];
+        match self {
+            CallResponse::Ok { body } => {
+                check_body(body)?;
+                out.push(STATUS_OK);
+                put_body(&mut out, body);
+            }
+            CallResponse::Refused { code } => {
+                check_code(code)?;
+                out.push(STATUS_ERROR);
+                put_name(&mut out, code);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Decodes the message.
+    ///
+    /// Errors: every [`MessageError`] variant.
+    pub fn decode(bytes: &[u8]) -> Result<Self, MessageError> {
+        let mut r = Reader::new(bytes);
+        read_version(&mut r)?;
+        let msg = match r.u8()? {
+            STATUS_OK => CallResponse::Ok {
+                body: read_body(&mut r)?,
+            },
+            STATUS_ERROR => CallResponse::Refused {
+                code: read_code(&mut r)?,
+            },
+            _ => return Err(MessageError::Malformed),
+        };
+        finish(&r)?;
+        Ok(msg)
+    }
+}
