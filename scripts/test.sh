@@ -17,4 +17,10 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 step "native tests (protocol core, gateway, mock gateway over loopback HTTP)"
 cargo test --workspace --all-features
 
+step "demo build (release SDK, release mock gateway, target/demo)"
+bash scripts/build-demo.sh
+
+step "end-to-end test in Chromium (tests/e2e, screenshots in target/e2e)"
+node tests/e2e/demo.e2e.mjs
+
 printf '\nall suites passed\n'

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Builds everything the demo and the end-to-end test run: the SDK (release), the mock gateway
+# (release) and target/demo (www + the package files). Used by scripts/start.sh and scripts/test.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+say() { printf '[build-demo] %s\n' "$*"; }
+
+say "SDK (release)"
+bash scripts/build-sdk.sh
+
+say "mock gateway (release)"
+cargo build --release --quiet -p h5-mock-gateway
+
+say "assembling target/demo"
+node scripts/assemble-demo.mjs

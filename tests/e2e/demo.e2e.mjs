@@ -1,0 +1,297 @@
+// End-to-end test of the demo in a real browser (Debian's Chromium driven by playwright-core).
+//
+// Starts what `npm start` starts (the release mock gateway serving target/demo, on a free port),
+// opens the partner app at 375×812, taps a product and checks, on the page and on the wire:
+//   - the H5 page shows the product's title and fields from the gateway catalogue;
+//   - the quote call returns its result on the page;
+//   - the AT is no longer in the URL, the history entry or the DOM;
+//   - no request URL or body, and no response body, of the H5 page carries the AT, and none
+//     carries the page data (title, field values) or the quote in clear;
+//   - reusing the same AT shows the AT_USED message with a way back to the partner app;
+//   - an unreachable gateway shows NETWORK with a retry that then succeeds, and a page opened
+//     without an AT shows AT_MISSING.
+// Screenshots go to target/e2e/*.png. Prints "e2e: N passed, M failed"; exits non-zero on failure.
+// Prerequisite: scripts/build-demo.sh (scripts/test.sh runs it first).
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const shots = join(root, "target", "e2e");
+const GATEWAY_BIN = join(root, "target", "release", "h5-mock-gateway");
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+// ../shared/toolchain.md: without these Chromium makes many refused connections of its own.
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+const PRODUCT = "wealth-01";
+const TIMEOUT = 20_000;
+
+// ------------------------------------------------------------------------------------------------
+// Tiny runner: named tests, each a list of named assertions; a failed assertion fails its test.
+let passed = 0;
+let failed = 0;
+function check(name, cond, detail = "") {
+  if (cond) {
+    passed++;
+    console.log(`  ok    ${name}`);
+  } else {
+    failed++;
+    console.log(`  FAIL  ${name}${detail ? `: ${detail}` : ""}`);
+  }
+  return cond;
+}
+async function test(name, fn) {
+  console.log(`\n${name}`);
+  try {
+    await fn();
+  } catch (err) {
+    failed++;
+    console.log(`  FAIL  ${name}: ${err?.stack ?? err}`);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// The catalogue the gateway renders pages from: what the page must show, and what must never be
+// on the wire in clear.
+function productFromCatalogue(id) {
+  const cat = JSON.parse(readFileSync(join(root, "tests", "mock-gateway", "products.json"), "utf8"));
+  const list = Array.isArray(cat) ? cat : Array.isArray(cat.products) ? cat.products : null;
+  const entry = list
+    ? list.find((p) => p.id === id || p.product === id)
+    : (cat.products ?? cat)[id];
+  if (!entry) throw new Error(`product ${id} not in tests/mock-gateway/products.json`);
+  return entry.page ?? entry;
+}
+
+// ------------------------------------------------------------------------------------------------
+// The mock gateway, on a free port; its one stdout line gives the URL.
+function startGateway() {
+  if (!existsSync(GATEWAY_BIN)) throw new Error(`${GATEWAY_BIN} missing: run scripts/build-demo.sh`);
+  const child = spawn(GATEWAY_BIN, ["--listen", "127.0.0.1:0", "--serve", join(root, "target", "demo")], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const url = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("mock gateway did not report its address")), TIMEOUT);
+    const lines = createInterface({ input: child.stdout });
+    lines.on("line", (line) => {
+      const m = /^h5-mock-gateway listening on (http:\/\/\S+)$/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1].replace(/\/$/, ""));
+      }
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`mock gateway exited with ${code}`));
+    });
+  });
+  return { child, url };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Everything on the wire: URL, request body, response body, and the page (frame URL) it came from.
+function recordTraffic(context) {
+  const log = [];
+  const pending = [];
+  context.on("request", (req) => {
+    log.push({ kind: "request", url: req.url(), method: req.method(), body: req.postDataBuffer() ?? Buffer.alloc(0), headers: req.headers() });
+  });
+  context.on("response", (res) => {
+    pending.push(
+      res
+        .body()
+        .catch(() => Buffer.alloc(0)) // redirects and aborted loads have no body
+        .then((body) => log.push({ kind: "response", url: res.url(), status: res.status(), body, headers: res.headers() })),
+    );
+  });
+  return {
+    log,
+    async settle() {
+      await Promise.all(pending);
+    },
+  };
+}
+
+const contains = (buf, needle) => needle !== "" && buf.includes(Buffer.from(needle, "utf8"));
+const isPartnerLaunch = (e) => new URL(e.url).pathname === "/demo/partner/launch";
+
+async function newPage(browser) {
+  const context = await browser.newContext({
+    viewport: { width: 375, height: 812 },
+    deviceScaleFactor: 2,
+    isMobile: true,
+    hasTouch: true,
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  const pageErrors = [];
+  page.on("pageerror", (e) => pageErrors.push(String(e)));
+  return { context, page, pageErrors };
+}
+
+// Taps a product in the partner app; returns the AT the partner backend handed to the app.
+async function launchFromPartner(page, base, product) {
+  await page.goto(`${base}/partner/`);
+  const launched = page.waitForResponse((r) => new URL(r.url()).pathname === "/demo/partner/launch");
+  await page.tap(`button[data-product="${product}"]`);
+  const res = await launched;
+  const json = await res.json();
+  await page.waitForURL((u) => u.pathname === "/h5/index.html");
+  return json.access_token;
+}
+
+const waitState = (page, states) =>
+  page.waitForFunction((s) => s.includes(document.body.dataset.state), states);
+
+// ------------------------------------------------------------------------------------------------
+const { child: gateway, url: gatewayUrl } = startGateway();
+let browser;
+const stopAll = async () => {
+  await browser?.close().catch(() => {});
+  if (gateway.exitCode === null) gateway.kill("SIGTERM");
+};
+process.on("SIGINT", () => stopAll().then(() => process.exit(130)));
+process.on("SIGTERM", () => stopAll().then(() => process.exit(143)));
+
+try {
+  const base = await gatewayUrl;
+  console.log(`mock gateway at ${base}`);
+  mkdirSync(shots, { recursive: true });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const expected = productFromCatalogue(PRODUCT);
+  const expectedFields = (expected.sections ?? []).flatMap((s) => s.fields ?? []);
+  let firstAt;
+  let firstH5Url;
+
+  await test("partner app → H5 page: exchange, render, quote, nothing in clear on the wire", async () => {
+    const { context, page, pageErrors } = await newPage(browser);
+    const traffic = recordTraffic(context);
+    await page.goto(`${base}/partner/`);
+    await page.screenshot({ path: join(shots, "1-partner-app.png"), fullPage: true });
+
+    const at = await launchFromPartner(page, base, PRODUCT);
+    firstAt = at;
+    check("partner backend handed an AT to the app", typeof at === "string" && at.length > 0);
+    firstH5Url = `${base}/h5/index.html?product=${PRODUCT}#at=${encodeURIComponent(at)}`;
+
+    await waitState(page, ["ready", "error"]);
+    const state = await page.evaluate(() => document.body.dataset.state);
+    const shownCode = await page.evaluate(() => document.body.dataset.errorCode ?? "");
+    if (!check("H5 page opened a session", state === "ready", `state ${state} ${shownCode}`)) {
+      await page.screenshot({ path: join(shots, "2-h5-page.png"), fullPage: true });
+      return;
+    }
+
+    // The page shows the catalogue's page data.
+    check("title from the catalogue", (await page.textContent("#title"))?.trim() === expected.title, await page.textContent("#title"));
+    if (expected.subtitle) check("subtitle from the catalogue", (await page.textContent("#subtitle"))?.trim() === expected.subtitle);
+    const sectionsText = await page.innerText("#sections");
+    const missing = expectedFields.filter((f) => !sectionsText.includes(String(f.label)) || !sectionsText.includes(String(f.value)));
+    check(`all ${expectedFields.length} fields (label and value) shown`, expectedFields.length > 0 && missing.length === 0, JSON.stringify(missing));
+    if (expected.theme?.primary) {
+      const themed = await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue("--theme-primary").trim());
+      check("theme colour applied", themed.toLowerCase() === String(expected.theme.primary).toLowerCase(), themed);
+    }
+
+    // The AT is gone from the URL, history entry and document.
+    const where = await page.evaluate(() => ({ href: location.href, hash: location.hash, html: document.documentElement.outerHTML, history: JSON.stringify(history.state ?? null), storage: JSON.stringify({ ...localStorage, ...sessionStorage }) }));
+    check("AT no longer in the URL", !where.href.includes(at) && !where.href.includes(encodeURIComponent(at)) && !/[#&]at=/.test(where.hash), where.href);
+    check("AT not in the DOM, history state or web storage", ![where.html, where.history, where.storage].some((s) => s.includes(at)));
+    await page.screenshot({ path: join(shots, "2-h5-page.png"), fullPage: true });
+
+    // One service call through the session.
+    await page.fill("#amount", "25000");
+    await page.tap("#quote-submit");
+    await page.waitForFunction(() => document.body.dataset.quote === "done" || !document.getElementById("quote-error").hidden);
+    const quoteText = (await page.innerText("#quote-result").catch(() => "")).trim();
+    check("quote call returned its result on the page", (await page.isVisible("#quote-result")) && quoteText.length > 0, await page.innerText("#quote-error").catch(() => ""));
+    await page.screenshot({ path: join(shots, "3-h5-quote.png"), fullPage: true });
+
+    const timeline = await page.innerText("#timeline");
+    check("timeline shows the steps (AT sealed, gateway answered, VT opened)", /sealed/.test(timeline) && /Gateway answered/.test(timeline) && /VT opened/.test(timeline), timeline);
+    check("timeline shows no token", !timeline.includes(at));
+
+    // On the wire.
+    await traffic.settle();
+    const h5 = traffic.log.filter((e) => !isPartnerLaunch(e));
+    const paths = traffic.log.filter((e) => e.kind === "request").map((e) => `${e.method} ${new URL(e.url).pathname}`);
+    check("the page called /v1/exchange and /v1/call", paths.includes("POST /v1/exchange") && paths.includes("POST /v1/call"), paths.join(", "));
+    const exReq = traffic.log.find((e) => e.kind === "request" && new URL(e.url).pathname === "/v1/exchange");
+    check("exchange request is an encapsulated request", exReq?.headers["content-type"] === "application/vnd.h5-access.exchange-req" && exReq.body.length > 7 + 32 + 16, exReq?.headers["content-type"]);
+    check("the AT reached the app only from the partner backend (launch response)", traffic.log.filter((e) => contains(e.body, at)).every(isPartnerLaunch));
+    // Playwright reports a navigation's URL with its fragment, which HTTP never sends: strip it.
+    const sent = (e) => e.url.split("#")[0] + JSON.stringify(e.headers);
+    check("no request URL or header carries the AT (the fragment is never sent)", traffic.log.every((e) => !sent(e).includes(at) && !sent(e).includes(encodeURIComponent(at))));
+    check(`no request or response body of the H5 page carries the AT (${h5.length} messages inspected)`, h5.every((e) => !contains(e.body, at) && !contains(e.body, encodeURIComponent(at))));
+    const secrets = [expected.title, ...expectedFields.map((f) => String(f.value)).filter((v) => v.length >= 4)];
+    const leaks = secrets.filter((s) => traffic.log.some((e) => contains(e.body, s)));
+    check("page data (title, field values) never on the wire in clear", leaks.length === 0, JSON.stringify(leaks));
+    const quoteValues = quoteText.split("\n").map((s) => s.trim()).filter((s) => /\d/.test(s) && s.length >= 3);
+    const quoteLeaks = quoteValues.filter((s) => traffic.log.some((e) => contains(e.body, s)));
+    check("quote answer never on the wire in clear", quoteLeaks.length === 0, JSON.stringify(quoteLeaks));
+    check("no uncaught error on the pages", pageErrors.length === 0, pageErrors.join("; "));
+    await context.close();
+  });
+
+  await test("reusing the same AT shows AT_USED", async () => {
+    if (!check("an AT from the first test", !!firstH5Url)) return;
+    const { context, page, pageErrors } = await newPage(browser);
+    await page.goto(firstH5Url);
+    await waitState(page, ["ready", "error"]);
+    check("page shows AT_USED", (await page.evaluate(() => document.body.dataset.errorCode)) === "AT_USED", await page.evaluate(() => document.body.dataset.errorCode));
+    check("message says the link was already used", /already used/i.test(await page.innerText("#error")));
+    check("a way back to the partner app", (await page.getAttribute("#error-back", "href")) === "/partner/" && (await page.isVisible("#error-back")));
+    check("AT removed from the URL on the error path too", !page.url().includes(encodeURIComponent(firstAt)));
+    await page.screenshot({ path: join(shots, "4-h5-at-used.png"), fullPage: true });
+    await page.tap("#error-back");
+    await page.waitForURL((u) => u.pathname === "/partner/");
+    check("back lands in the partner app", await page.isVisible('button[data-product="wealth-01"]'));
+    check("no uncaught error on the pages", pageErrors.length === 0, pageErrors.join("; "));
+    await context.close();
+  });
+
+  await test("gateway unreachable shows NETWORK, and retry then opens the page", async () => {
+    const { context, page } = await newPage(browser);
+    await context.route("**/v1/exchange", (route) => route.abort("connectionrefused"));
+    await launchFromPartner(page, base, "loan-02");
+    await waitState(page, ["ready", "error"]);
+    check("page shows NETWORK", (await page.evaluate(() => document.body.dataset.errorCode)) === "NETWORK", await page.evaluate(() => document.body.dataset.errorCode));
+    check("message says the service can't be reached", /can't reach/i.test(await page.innerText("#error")));
+    check("a retry button", await page.isVisible("#error-retry"));
+    await page.screenshot({ path: join(shots, "5-h5-network.png"), fullPage: true });
+    await context.unroute("**/v1/exchange");
+    await page.tap("#error-retry");
+    await waitState(page, ["ready"]);
+    check("retry with the unconsumed AT opens the page", (await page.textContent("#title"))?.trim() === productFromCatalogue("loan-02").title);
+    await context.close();
+  });
+
+  await test("H5 page opened without an AT shows AT_MISSING", async () => {
+    const { context, page } = await newPage(browser);
+    await page.goto(`${base}/h5/index.html?product=${PRODUCT}`);
+    await waitState(page, ["error"]);
+    check("page shows AT_MISSING", (await page.evaluate(() => document.body.dataset.errorCode)) === "AT_MISSING");
+    check("no request to the gateway API", !(await page.evaluate(() => performance.getEntriesByType("resource").some((e) => e.name.includes("/v1/")))));
+    await page.screenshot({ path: join(shots, "6-h5-no-at.png"), fullPage: true });
+    await context.close();
+  });
+} catch (err) {
+  failed++;
+  console.log(`  FAIL  setup: ${err?.stack ?? err}`);
+} finally {
+  await stopAll();
+}
+
+console.log(`\nscreenshots in ${shots}`);
+console.log(`e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
