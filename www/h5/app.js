@@ -250,6 +250,12 @@ $("quote-form").addEventListener("submit", async (ev) => {
   }
 });
 
+// Back from another page through the back/forward cache: the session was closed on pagehide and
+// the AT is spent, so say so instead of showing a page that can no longer call anything.
+addEventListener("pageshow", (ev) => {
+  if (ev.persisted && document.body.dataset.state === "ready") showError(new H5AccessError("SESSION_CLOSED"));
+});
+
 addEventListener("pagehide", () => {
   try {
     session?.close(); // zeroizes the session secret in wasm memory
