@@ -16,3 +16,10 @@
 //! The wire format is specified byte by byte in docs/PROTOCOL.md.
 
 pub mod protocol;
+
+#[cfg(feature = "gateway")]
+pub mod gateway;
+#[cfg(feature = "partner")]
+pub mod partner;
+#[cfg(any(feature = "gateway", feature = "partner"))]
+mod partner_wire;

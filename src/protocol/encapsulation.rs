@@ -347,7 +347,7 @@ impl ClientContext {
             .map_err(|_| EncapsulationError::DecryptFailed)
     }
 
-    /// The `enc` (32 bytes) sent in the request: the call binder's transcript starts with it.
+    /// The `enc` (32 bytes) sent in the request.
     pub fn enc(&self) -> &[u8; N_ENC] {
         &self.exported.enc
     }

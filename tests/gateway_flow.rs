@@ -1,0 +1,329 @@
+//! The `gateway` library in-process, with an injected clock: expiry boundaries, clock skew,
+//! the pre-decapsulation error table, and a failing store consuming nothing.
+#![cfg(all(feature = "gateway", feature = "partner"))]
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::sync::Arc;
+
+use h5_access::gateway::{
+    Gateway, GatewayConfig, Partner, PartnerRequest, PreDecapError, ReplayStore, StoreError,
+    TicketKey, ACCESS_TOKEN_PATH,
+};
+use h5_access::partner::PartnerCredentials;
+use h5_access::protocol::{
+    codes, encapsulate_request, CallRequest, CallResponse, Channel, ExchangeRequest,
+    ExchangeResponse, KeyPair, SessionSecret, Token,
+};
+
+const T0: u64 = 1_800_000_000;
+const SECRET: &[u8] = b"partner-secret-0123456789abcdef";
+
+fn gateway_with(store: Option<Arc<dyn ReplayStore>>) -> Gateway {
+    let mut b = Gateway::builder(
+        KeyPair::derive(1, &[1; 32]),
+        TicketKey::from_bytes(1, &[2; 32]),
+    )
+    .config(GatewayConfig::default().with_at_ttl(300).with_vt_ttl(900))
+    .partner(Partner::new("p1", SECRET.to_vec(), ["prod-a"]).unwrap())
+    .product("prod-a", r#"{"title":"A"}"#)
+    .service(
+        "echo",
+        |_: &h5_access::gateway::CallContext<'_>, body: &str| Ok(body.to_owned()),
+    );
+    if let Some(s) = store {
+        b = b.store(s);
+    }
+    b.build().unwrap()
+}
+
+fn rid(n: u8) -> [u8; 16] {
+    [n; 16]
+}
+
+fn exchange(
+    gw: &Gateway,
+    at: &Token,
+    n: u8,
+    client_time: u64,
+    now: u64,
+) -> (ExchangeResponse, SessionSecret) {
+    let cfg = gw.key_config_list();
+    let cfg = h5_access::protocol::KeyConfig::decode_list(&cfg)
+        .unwrap()
+        .remove(0);
+    let pt = ExchangeRequest {
+        request_id: rid(n),
+        client_time,
+        product: "prod-a".into(),
+        subject_token: at.clone(),
+    }
+    .encode()
+    .unwrap();
+    let (req, ctx) = encapsulate_request(&cfg, Channel::Exchange, &pt).unwrap();
+    let res = gw.handle_exchange(&req, now).unwrap();
+    let msg = ExchangeResponse::decode(&ctx.open_response(&res.body).unwrap()).unwrap();
+    (msg, ctx.into_session_secret())
+}
+
+fn call(
+    gw: &Gateway,
+    vt: &Token,
+    secret: &SessionSecret,
+    n: u8,
+    client_time: u64,
+    now: u64,
+) -> CallResponse {
+    let cfg = h5_access::protocol::KeyConfig::decode_list(&gw.key_config_list())
+        .unwrap()
+        .remove(0);
+    let pt = CallRequest {
+        request_id: rid(n),
+        client_time,
+        issued_token: vt.clone(),
+        service: "echo".into(),
+        body: "{}".into(),
+    }
+    .encode(secret)
+    .unwrap();
+    let (req, ctx) = encapsulate_request(&cfg, Channel::Call, &pt).unwrap();
+    let res = gw.handle_call(&req, now).unwrap();
+    CallResponse::decode(&ctx.open_response(&res.body).unwrap()).unwrap()
+}
+
+fn code(r: &ExchangeResponse) -> &str {
+    match r {
+        ExchangeResponse::Refused { code } => code,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn at(gw: &Gateway, exp: u64) -> Token {
+    gw.mint_access_token("p1", "user", &["prod-a".into()], T0, exp)
+        .unwrap()
+        .token
+}
+
+#[test]
+fn at_expiry_honours_the_skew() {
+    let gw = gateway_with(None);
+    // skew is 30 s: usable until exp + 30 (exclusive).
+    let t = at(&gw, T0 + 300);
+    assert_eq!(
+        code(&exchange(&gw, &t, 1, T0 + 330, T0 + 330).0),
+        codes::AT_EXPIRED
+    );
+    assert!(matches!(
+        exchange(&gw, &t, 2, T0 + 329, T0 + 329).0,
+        ExchangeResponse::Issued { .. }
+    ));
+}
+
+#[test]
+fn vt_expiry_and_call_clock_skew() {
+    let gw = gateway_with(None);
+    let t = at(&gw, T0 + 300);
+    let (resp, secret) = exchange(&gw, &t, 1, T0, T0);
+    let ExchangeResponse::Issued {
+        issued_token, exp, ..
+    } = resp
+    else {
+        panic!("not issued")
+    };
+    assert_eq!(exp, T0 + 900);
+    assert!(matches!(
+        call(&gw, &issued_token, &secret, 2, T0 + 929, T0 + 929),
+        CallResponse::Ok { .. }
+    ));
+    let r = call(&gw, &issued_token, &secret, 3, T0 + 930, T0 + 930);
+    assert_eq!(
+        r,
+        CallResponse::Refused {
+            code: codes::VT_EXPIRED.into()
+        }
+    );
+    let r = call(&gw, &issued_token, &secret, 4, T0 + 1000, T0 + 100);
+    assert_eq!(
+        r,
+        CallResponse::Refused {
+            code: codes::CLOCK_SKEW.into()
+        }
+    );
+}
+
+#[test]
+fn ticket_key_rotation_keeps_the_previous_key() {
+    let gw = gateway_with(None);
+    let t = at(&gw, T0 + 300);
+    gw.rotate_ticket_key(TicketKey::from_bytes(2, &[3; 32]));
+    assert!(matches!(
+        exchange(&gw, &t, 1, T0, T0).0,
+        ExchangeResponse::Issued { .. }
+    ));
+    let t = at(&gw, T0 + 300);
+    gw.rotate_ticket_key(TicketKey::from_bytes(3, &[4; 32]));
+    gw.rotate_ticket_key(TicketKey::from_bytes(4, &[5; 32]));
+    assert_eq!(code(&exchange(&gw, &t, 2, T0, T0).0), codes::AT_INVALID);
+}
+
+struct Broken;
+impl ReplayStore for Broken {
+    fn insert_if_absent(&self, _: &[u8], _: u64, _: u64) -> Result<bool, StoreError> {
+        Err(StoreError::Unavailable)
+    }
+}
+
+#[test]
+fn store_failure_refuses_without_consuming() {
+    let broken = gateway_with(Some(Arc::new(Broken)));
+    let t = at(&broken, T0 + 300);
+    assert_eq!(code(&exchange(&broken, &t, 1, T0, T0).0), codes::INTERNAL);
+    // Partner requests fail closed too.
+    let body = PartnerCredentials::access_token_request_body("u", &["prod-a"]);
+    let auth = PartnerCredentials::new("p1", SECRET.to_vec())
+        .sign(
+            "POST",
+            ACCESS_TOKEN_PATH,
+            body.as_bytes(),
+            T0,
+            "nonce-0123456789ab",
+        )
+        .unwrap();
+    let req = PartnerRequest {
+        method: "POST",
+        path: ACCESS_TOKEN_PATH,
+        authorization: Some(&auth),
+        body: body.as_bytes(),
+    };
+    assert_eq!(
+        broken.issue_access_token(&req, T0).unwrap_err(),
+        PreDecapError::Internal
+    );
+}
+
+#[test]
+fn partner_round_trip_in_process() {
+    let gw = gateway_with(None);
+    let creds = PartnerCredentials::new("p1", SECRET.to_vec());
+    let body = PartnerCredentials::access_token_request_body("user-1", &["prod-a"]);
+    let auth = creds
+        .sign(
+            "POST",
+            ACCESS_TOKEN_PATH,
+            body.as_bytes(),
+            T0,
+            "nonce-0123456789ab",
+        )
+        .unwrap();
+    let req = PartnerRequest {
+        method: "POST",
+        path: ACCESS_TOKEN_PATH,
+        authorization: Some(&auth),
+        body: body.as_bytes(),
+    };
+    let json = gw.issue_access_token(&req, T0 + 10).unwrap();
+    let at = creds.open_access_token_response(&json).unwrap();
+    assert_eq!(at.exp, T0 + 310);
+    // Another partner cannot open it.
+    let other = PartnerCredentials::new("p1", b"another-secret-0123456789".to_vec());
+    assert_eq!(
+        other.open_access_token_response(&json).unwrap_err().code(),
+        "DECRYPT_FAILED"
+    );
+    // Signed path matters.
+    let req2 = PartnerRequest {
+        path: "/other",
+        ..req
+    };
+    assert_eq!(
+        gw.issue_access_token(&req2, T0).unwrap_err(),
+        PreDecapError::PartnerSignature
+    );
+    // Timestamp window is ±300 s.
+    assert_eq!(
+        gw.issue_access_token(&req, T0 + 301).unwrap_err(),
+        PreDecapError::PartnerTimestamp
+    );
+    assert!(matches!(
+        exchange(&gw, &at.token, 1, T0 + 20, T0 + 20).0,
+        ExchangeResponse::Issued { .. }
+    ));
+}
+
+#[test]
+fn pre_decapsulation_error_table() {
+    let mut seen = std::collections::HashSet::new();
+    for e in PreDecapError::ALL {
+        assert!(seen.insert(e.code()), "duplicate {}", e.code());
+        let p: serde_json::Value = serde_json::from_str(&e.problem_json()).unwrap();
+        assert_eq!(p["code"], e.code());
+        assert_eq!(p["status"], e.status());
+        assert_eq!(p["title"], e.title());
+        assert!((400..600).contains(&e.status()));
+        let expected_type = if *e == PreDecapError::KeyUnknown {
+            "https://iana.org/assignments/http-problem-types#ohttp-key"
+        } else {
+            "about:blank"
+        };
+        assert_eq!(p["type"], expected_type);
+    }
+    let table: Vec<(&str, u16)> = PreDecapError::ALL
+        .iter()
+        .map(|e| (e.code(), e.status()))
+        .collect();
+    assert_eq!(
+        table,
+        [
+            ("TRUNCATED", 400),
+            ("UNSUPPORTED_SUITE", 400),
+            ("INVALID_KEY", 400),
+            ("DECRYPT_FAILED", 400),
+            ("KEY_UNKNOWN", 422),
+            ("TOO_LARGE", 413),
+            ("UNSUPPORTED_MEDIA_TYPE", 415),
+            ("PARTNER_AUTH_MALFORMED", 401),
+            ("PARTNER_UNKNOWN", 401),
+            ("PARTNER_SIGNATURE", 401),
+            ("PARTNER_TIMESTAMP", 401),
+            ("PARTNER_NONCE_REUSED", 401),
+            ("PARTNER_BAD_REQUEST", 400),
+            ("PARTNER_PRODUCT_NOT_ALLOWED", 403),
+            ("INTERNAL", 500),
+        ]
+    );
+}
+
+#[test]
+fn media_type_check() {
+    let ok = Gateway::check_media_type(
+        Channel::Exchange,
+        Some("Application/vnd.h5-access.exchange-req; x=1"),
+    );
+    assert_eq!(ok, Ok(()));
+    assert_eq!(
+        Gateway::check_media_type(
+            Channel::Call,
+            Some("application/vnd.h5-access.exchange-req")
+        ),
+        Err(PreDecapError::UnsupportedMediaType)
+    );
+    assert_eq!(
+        Gateway::check_media_type(Channel::Call, None),
+        Err(PreDecapError::UnsupportedMediaType)
+    );
+}
+
+#[test]
+fn secrets_do_not_show_in_debug() {
+    let p = Partner::new("p1", SECRET.to_vec(), ["prod-a"]).unwrap();
+    let c = PartnerCredentials::new("p1", SECRET.to_vec());
+    let gw = gateway_with(None);
+    for s in [
+        format!("{p:?}"),
+        format!("{c:?}"),
+        format!("{gw:?}"),
+        format!("{:?}", TicketKey::from_bytes(1, &[2; 32])),
+    ] {
+        assert!(!s.contains("partner-secret"), "{s}");
+        assert!(!s.contains("[2, 2"), "{s}");
+    }
+}

@@ -1,0 +1,124 @@
+//! `h5-mock-gateway`: see `--help` and README.md "Mock gateway".
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use h5_mock_gateway::{app, Options};
+
+/// A small real h5-access gateway for tests and the demo.
+#[derive(Parser, Debug)]
+#[command(name = "h5-mock-gateway", version)]
+struct Args {
+    /// Address to listen on (port 0: any free port).
+    #[arg(long, env = "H5_GATEWAY_LISTEN", default_value = "127.0.0.1:8787")]
+    listen: SocketAddr,
+    /// Derive the HPKE keys, ticket key and demo partner secret from this string (fixed keys
+    /// for tests); random keys otherwise.
+    #[arg(long, env = "H5_GATEWAY_SEED", hide_env_values = true)]
+    seed: Option<String>,
+    /// Products catalogue JSON file (default: the built-in tests/mock-gateway/products.json).
+    #[arg(long, env = "H5_GATEWAY_PRODUCTS")]
+    products: Option<PathBuf>,
+    /// AT lifetime, seconds.
+    #[arg(long, env = "H5_GATEWAY_AT_TTL", default_value_t = 300)]
+    at_ttl: u64,
+    /// VT lifetime, seconds.
+    #[arg(long, env = "H5_GATEWAY_VT_TTL", default_value_t = 900)]
+    vt_ttl: u64,
+    /// Serve this directory's static files at `/` (for the demo).
+    #[arg(long, env = "H5_GATEWAY_SERVE")]
+    serve: Option<PathBuf>,
+    /// Enable the test-only routes under /test/.
+    #[arg(long, env = "H5_GATEWAY_TEST_HOOKS")]
+    test_hooks: bool,
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let args = Args::parse();
+    let products_json = match &args.products {
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("h5-mock-gateway: cannot read {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+        },
+        None => None,
+    };
+    let options = Options {
+        seed: args.seed,
+        products_json,
+        at_ttl: Some(args.at_ttl),
+        vt_ttl: Some(args.vt_ttl),
+        test_hooks: args.test_hooks,
+        serve: args.serve,
+    };
+    let router = match app(&options) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("h5-mock-gateway: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(args.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("h5-mock-gateway: cannot listen on {}: {e}", args.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = match listener.local_addr() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("h5-mock-gateway: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "h5-mock-gateway listening on http://{addr}");
+    let _ = out.flush();
+    drop(out);
+    tracing::info!(%addr, test_hooks = options.test_hooks, seeded = options.seed.is_some(), "listening");
+    if let Err(e) = axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+    {
+        eprintln!("h5-mock-gateway: {e}");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
