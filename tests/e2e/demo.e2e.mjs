@@ -63,21 +63,22 @@ async function test(name, fn) {
 // ------------------------------------------------------------------------------------------------
 // The catalogue the gateway renders pages from: what the page must show, and what must never be
 // on the wire in clear.
+// tests/mock-gateway/products.json: {"products": [{"id", "rate_bps", "page": {title, subtitle,
+// theme, sections: [{title, fields: [{label, value}]}]}}]}.
 function productFromCatalogue(id) {
   const cat = JSON.parse(readFileSync(join(root, "tests", "mock-gateway", "products.json"), "utf8"));
-  const list = Array.isArray(cat) ? cat : Array.isArray(cat.products) ? cat.products : null;
-  const entry = list
-    ? list.find((p) => p.id === id || p.product === id)
-    : (cat.products ?? cat)[id];
+  const entry = cat.products.find((p) => p.id === id);
   if (!entry) throw new Error(`product ${id} not in tests/mock-gateway/products.json`);
-  return entry.page ?? entry;
+  return { ...entry.page, rate_bps: entry.rate_bps };
 }
 
 // ------------------------------------------------------------------------------------------------
 // The mock gateway, on a free port; its one stdout line gives the URL.
 function startGateway() {
   if (!existsSync(GATEWAY_BIN)) throw new Error(`${GATEWAY_BIN} missing: run scripts/build-demo.sh`);
-  const child = spawn(GATEWAY_BIN, ["--listen", "127.0.0.1:0", "--serve", join(root, "target", "demo")], {
+  // --test-hooks only adds /test/* routes (used here to mint an already expired AT).
+  const args = ["--listen", "127.0.0.1:0", "--serve", join(root, "target", "demo"), "--test-hooks"];
+  const child = spawn(GATEWAY_BIN, args, {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const url = new Promise((resolve, reject) => {
@@ -216,11 +217,21 @@ try {
     await page.screenshot({ path: join(shots, "2-h5-page.png"), fullPage: true });
 
     // One service call through the session.
-    await page.fill("#amount", "25000");
+    // quote: interest_cents = floor(amount_cents × rate_bps × months / 120000)
+    const amountCents = 2_500_000;
+    const months = 12;
+    const interest = Math.floor((amountCents * expected.rate_bps * months) / 120_000);
+    const money = (c) => "¥" + (c / 100).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    await page.fill("#amount", String(amountCents / 100));
+    await page.selectOption("#months", String(months));
     await page.tap("#quote-submit");
     await page.waitForFunction(() => document.body.dataset.quote === "done" || !document.getElementById("quote-error").hidden);
     const quoteText = (await page.innerText("#quote-result").catch(() => "")).trim();
-    check("quote call returned its result on the page", (await page.isVisible("#quote-result")) && quoteText.length > 0, await page.innerText("#quote-error").catch(() => ""));
+    check(
+      `quote call returned its result on the page (interest ${money(interest)}, total ${money(amountCents + interest)})`,
+      (await page.isVisible("#quote-result")) && quoteText.includes(money(interest)) && quoteText.includes(money(amountCents + interest)),
+      quoteText || (await page.innerText("#quote-error").catch(() => "")),
+    );
     await page.screenshot({ path: join(shots, "3-h5-quote.png"), fullPage: true });
 
     const timeline = await page.innerText("#timeline");
@@ -248,9 +259,10 @@ try {
     const values = expectedFields.map((f) => String(f.value)).filter((v) => v.length >= 3);
     const leaks = values.filter((v) => dynamic.some((e) => contains(e.body, v)));
     check("page data (title, field values) never on the wire in clear", !titleLeak && leaks.length === 0, JSON.stringify({ titleLeak, leaks }));
-    const quoteValues = quoteText.split("\n").map((s) => s.trim()).filter((s) => /\d/.test(s) && s.length >= 3);
-    const quoteLeaks = quoteValues.filter((s) => dynamic.some((e) => contains(e.body, s)));
-    check("quote answer never on the wire in clear", quoteLeaks.length === 0, JSON.stringify(quoteLeaks));
+    // The call's JSON body and answer, had they travelled in clear, would carry these.
+    const callClear = ["amount_cents", "interest_cents", "total_cents", String(amountCents), String(interest)];
+    const quoteLeaks = callClear.filter((s) => dynamic.some((e) => contains(e.body, s)));
+    check("quote request and answer never on the wire in clear", quoteLeaks.length === 0, JSON.stringify(quoteLeaks));
     check("no uncaught error on the pages", pageErrors.length === 0, pageErrors.join("; "));
     await context.close();
   });
@@ -288,13 +300,28 @@ try {
     await context.close();
   });
 
+  await test("an expired AT shows AT_EXPIRED with a way back", async () => {
+    const { context, page } = await newPage(browser);
+    const res = await page.request.post(`${base}/test/access-token`, {
+      data: { subject: "demo-user", products: [PRODUCT], ttl_seconds: -600 },
+    });
+    const { access_token: expiredAt } = await res.json();
+    check("test hook minted an expired AT", res.ok() && typeof expiredAt === "string");
+    await page.goto(`${base}/h5/index.html?product=${PRODUCT}#at=${encodeURIComponent(expiredAt)}`);
+    await waitState(page, ["ready", "error"]);
+    check("page shows AT_EXPIRED", (await page.evaluate(() => document.body.dataset.errorCode)) === "AT_EXPIRED", await page.evaluate(() => document.body.dataset.errorCode));
+    check("message says the link expired, with a way back", /expired/i.test(await page.innerText("#error")) && (await page.isVisible("#error-back")));
+    await page.screenshot({ path: join(shots, "6-h5-at-expired.png"), fullPage: true });
+    await context.close();
+  });
+
   await test("H5 page opened without an AT shows AT_MISSING", async () => {
     const { context, page } = await newPage(browser);
     await page.goto(`${base}/h5/index.html?product=${PRODUCT}`);
     await waitState(page, ["error"]);
     check("page shows AT_MISSING", (await page.evaluate(() => document.body.dataset.errorCode)) === "AT_MISSING");
     check("no request to the gateway API", !(await page.evaluate(() => performance.getEntriesByType("resource").some((e) => e.name.includes("/v1/")))));
-    await page.screenshot({ path: join(shots, "6-h5-no-at.png"), fullPage: true });
+    await page.screenshot({ path: join(shots, "7-h5-no-at.png"), fullPage: true });
     await context.close();
   });
 } catch (err) {

@@ -65,6 +65,7 @@ const flushResources = () => performance.getEntriesByType("resource").forEach(on
 // ---------------------------------------------------------------------------------------------
 // Errors a user can act on. Codes are the SDK's stable H5AccessError codes.
 const MESSAGES = {
+  SERVICE_ERROR: ["The service refused the request", "Check what you entered and try again.", "none"],
   AT_MISSING: ["This page needs a link from the app", "Open this service from the partner app: the page was opened without an access token.", "back"],
   AT_USED: ["This link was already used", "For your security each link opens the page once. Go back to the partner app and tap the service again.", "back"],
   AT_EXPIRED: ["This link has expired", "Links from the partner app are valid for a few minutes. Go back to the partner app and tap the service again.", "back"],
@@ -165,18 +166,23 @@ function renderPage(page) {
   document.body.dataset.state = "ready";
 }
 
-function renderResult(result) {
+// The `quote` service (tests/mock-gateway/src/services.rs): body {amount_cents, months} →
+// {product, amount_cents, months, rate_bps, interest_cents, total_cents}.
+const money = (cents) =>
+  "¥" + (Number(cents) / 100).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+function renderResult(r) {
   const box = $("quote-result");
   box.replaceChildren();
-  let fields;
-  if (result && Array.isArray(result.fields)) fields = result.fields;
-  else if (result && typeof result === "object") {
-    fields = Object.entries(result).map(([label, value]) => ({ label: humanize(label), value }));
-  } else fields = [{ label: "Result", value: result }];
+  const fields = [
+    { label: "Amount", value: money(r.amount_cents) },
+    { label: "Term", value: `${r.months} months` },
+    { label: "Annual rate", value: `${(Number(r.rate_bps) / 100).toFixed(2)}%` },
+    { label: "Interest", value: money(r.interest_cents) },
+    { label: "Total", value: money(r.total_cents) },
+  ];
   box.append(fieldList(fields));
   box.hidden = false;
 }
-const humanize = (k) => k.replace(/[_-]+/g, " ").replace(/([a-z])([A-Z])/g, "$1 $2").replace(/^./, (c) => c.toUpperCase());
 
 function formatExpiry(expiresAt) {
   // The SDK gives the VT expiry in seconds since the epoch (docs/PROTOCOL.md: times are seconds).
@@ -220,11 +226,12 @@ async function open(at) {
 
 $("quote-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
-  const amount = Number($("amount").value);
+  const amountCents = Math.round(Number($("amount").value) * 100);
+  const months = Number($("months").value);
   const errEl = $("quote-error");
   errEl.hidden = true;
-  if (!Number.isFinite(amount) || amount <= 0) {
-    errEl.textContent = "Enter an amount greater than 0.";
+  if (!Number.isSafeInteger(amountCents) || amountCents < 1 || amountCents > 1e12) {
+    errEl.textContent = "Enter an amount between ¥0.01 and ¥10,000,000,000.";
     errEl.hidden = false;
     return;
   }
@@ -232,7 +239,7 @@ $("quote-form").addEventListener("submit", async (ev) => {
   btn.disabled = true;
   btn.textContent = "Quoting…";
   try {
-    const result = await session.call("quote", { amount });
+    const result = await session.call("quote", { amount_cents: amountCents, months });
     flushResources();
     step("Quote decrypted and shown", "done");
     renderResult(result);
