@@ -16,3 +16,5 @@
 //! The wire format is specified byte by byte in docs/PROTOCOL.md.
 
 pub mod protocol;
+#[cfg(target_arch = "wasm32")]
+pub mod sdk;
