@@ -62,8 +62,10 @@ extern "C" {
 }
 
 fn gateway() -> &'static str {
-    option_env!("H5_TEST_GATEWAY")
-        .expect("H5_TEST_GATEWAY is set by scripts/test.sh to the mock gateway's URL")
+    match option_env!("H5_TEST_GATEWAY") {
+        Some(url) => url,
+        None => panic!("H5_TEST_GATEWAY is set by scripts/test.sh to the mock gateway's URL"),
+    }
 }
 
 fn with_base(suffix: &str) -> String {
