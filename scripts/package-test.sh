@@ -14,18 +14,18 @@ echo "package-test: packed $tarball ($(wc -c < "$work/$tarball") bytes): $(tar t
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
-serve() { # DIR → URL
+serve() { # DIR → sets $url (not in a subshell, so the server's pid is recorded for cleanup)
   node tests/package/serve.mjs "$1" "$GW" > "$1.serve.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 50); do grep -q '^serving ' "$1.serve.log" && break; sleep 0.1; done
-  sed -n 's/^serving //p' "$1.serve.log"
+  url=$(sed -n 's/^serving //p' "$1.serve.log")
 }
 
 # 1. Plain <script type="module">, no bundler.
 mkdir -p "$work/plain"
 cp tests/package/plain/* tests/package/app.js "$work/plain/"
 (cd "$work/plain" && npm init -y >/dev/null && npm install --no-audit --no-fund --loglevel=error "../$tarball")
-url=$(serve "$work/plain")
+serve "$work/plain"
 node tests/package/run.mjs "$url/" "$GW" "plain page"
 node tests/package/run.mjs "$url/?broken-streaming" "$GW" "plain page, instantiateStreaming broken"
 
@@ -35,5 +35,5 @@ cp tests/package/vite/* tests/package/app.js "$work/vite/"
 (cd "$work/vite" && npm init -y >/dev/null && npm pkg set type=module >/dev/null \
   && npm install --no-audit --no-fund --loglevel=error "../$tarball" "vite@$VITE_VERSION" \
   && npx vite build --logLevel warn)
-url=$(serve "$work/vite/dist")
+serve "$work/vite/dist"
 node tests/package/run.mjs "$url/" "$GW" "vite app"
