@@ -185,8 +185,9 @@ function renderResult(r) {
 }
 
 function formatExpiry(expiresAt) {
-  // The SDK gives the VT expiry in seconds since the epoch (docs/PROTOCOL.md: times are seconds).
-  const d = new Date(Number(expiresAt) * 1000);
+  // session.expiresAt is in milliseconds since the epoch, like Date.now() (README "Quick start";
+  // the wire carries seconds, the SDK converts).
+  const d = new Date(Number(expiresAt));
   if (Number.isNaN(d.getTime())) return "";
   return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
