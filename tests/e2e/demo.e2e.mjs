@@ -13,7 +13,7 @@
 // Screenshots go to target/e2e/*.png. Prints "e2e: N passed, M failed"; exits non-zero on failure.
 // Prerequisite: scripts/build-demo.sh (scripts/test.sh runs it first).
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -80,6 +80,7 @@ function startGateway() {
   const args = ["--listen", "127.0.0.1:0", "--serve", join(root, "target", "demo"), "--test-hooks"];
   const child = spawn(GATEWAY_BIN, args, {
     stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "warn" }, // request logs only if asked
   });
   const url = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("mock gateway did not report its address")), TIMEOUT);
@@ -173,6 +174,7 @@ process.on("SIGTERM", () => stopAll().then(() => process.exit(143)));
 try {
   const base = await gatewayUrl;
   console.log(`mock gateway at ${base}`);
+  rmSync(shots, { recursive: true, force: true }); // no stale screenshots from an earlier run
   mkdirSync(shots, { recursive: true });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   const expected = productFromCatalogue(PRODUCT);
@@ -235,7 +237,7 @@ try {
     await page.screenshot({ path: join(shots, "3-h5-quote.png"), fullPage: true });
 
     const timeline = await page.innerText("#timeline");
-    check("timeline shows the steps (AT sealed, gateway answered, VT opened)", /sealed/.test(timeline) && /Gateway answered/.test(timeline) && /VT opened/.test(timeline), timeline);
+    check("timeline shows the steps (secret generated, AT sealed, gateway answered, response opened)", /Secret generated.*AT sealed/.test(timeline) && /Gateway answered/.test(timeline) && /Response opened/.test(timeline), timeline);
     check("timeline shows no token", !timeline.includes(at));
 
     // On the wire.
@@ -292,6 +294,8 @@ try {
     check("page shows NETWORK", (await page.evaluate(() => document.body.dataset.errorCode)) === "NETWORK", await page.evaluate(() => document.body.dataset.errorCode));
     check("message says the service can't be reached", /can't reach/i.test(await page.innerText("#error")));
     check("a retry button", await page.isVisible("#error-retry"));
+    const tl = await page.innerText("#timeline");
+    check("timeline says the gateway did not answer (not that it answered)", /No answer from the gateway/.test(tl) && !/Gateway answered/.test(tl), tl);
     await page.screenshot({ path: join(shots, "5-h5-network.png"), fullPage: true });
     await context.unroute("**/v1/exchange");
     await page.tap("#error-retry");

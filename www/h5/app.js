@@ -39,18 +39,24 @@ function step(text, state = "done", at = performance.now()) {
 }
 
 const seen = new Set();
+// responseStatus is 0 for a request that got no HTTP answer (Chromium 109+; undefined elsewhere).
+const answered = (entry) => entry.responseStatus === undefined || entry.responseStatus > 0;
 function onResource(entry) {
   if (seen.has(entry)) return;
   seen.add(entry);
   const path = new URL(entry.name).pathname;
+  const noAnswer = "No answer from the gateway";
   if (path.endsWith("/v1/keys")) {
-    step("Gateway key configuration fetched (public key)", "done", entry.responseEnd);
+    if (answered(entry)) step("Gateway public key configuration fetched", "done", entry.responseEnd);
+    else step(noAnswer, "failed", entry.responseEnd);
   } else if (path.endsWith("/v1/exchange")) {
     step("Secret generated in wasm (HPKE); AT sealed to the gateway key and sent", "done", entry.startTime);
-    step("Gateway answered: AT checked, VT and page data sealed for this browser", "done", entry.responseEnd);
+    if (answered(entry)) step("Gateway answered with a sealed response", "done", entry.responseEnd);
+    else step(noAnswer, "failed", entry.responseEnd);
   } else if (path.endsWith("/v1/call")) {
-    step("Service call sealed with the VT and the session binder, sent", "done", entry.startTime);
-    step("Gateway answered the call (sealed)", "done", entry.responseEnd);
+    step("Service call sealed (VT and session binder inside), sent", "done", entry.startTime);
+    if (answered(entry)) step("Gateway answered the call, sealed", "done", entry.responseEnd);
+    else step(noAnswer, "failed", entry.responseEnd);
   }
 }
 if (typeof PerformanceObserver === "function") {
@@ -210,7 +216,7 @@ async function open(at) {
     step("SDK ready (WebAssembly loaded)");
     const s = await client.exchange(at, { product });
     flushResources();
-    step("VT opened in wasm; page data decrypted", "done");
+    step("Response opened in wasm: VT kept inside the SDK, page data decrypted", "done");
     session = s;
     renderPage(s.page);
     const until = formatExpiry(s.expiresAt);
