@@ -138,6 +138,8 @@ async function newPage(browser) {
   page.setDefaultTimeout(TIMEOUT);
   const pageErrors = [];
   page.on("pageerror", (e) => pageErrors.push(String(e)));
+  // A CSP violation is only reported on the console.
+  page.on("console", (m) => /Content Security Policy/i.test(m.text()) && pageErrors.push(m.text()));
   return { context, page, pageErrors };
 }
 
@@ -216,6 +218,8 @@ try {
     const where = await page.evaluate(() => ({ href: location.href, hash: location.hash, html: document.documentElement.outerHTML, history: JSON.stringify(history.state ?? null), storage: JSON.stringify({ ...localStorage, ...sessionStorage }) }));
     check("AT no longer in the URL", !where.href.includes(at) && !where.href.includes(encodeURIComponent(at)) && !/[#&]at=/.test(where.hash), where.href);
     check("AT not in the DOM, history state or web storage", ![where.html, where.history, where.storage].some((s) => s.includes(at)));
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    check("fits 375 px without horizontal scrolling", width <= 375, `scrollWidth ${width}`);
     await page.screenshot({ path: join(shots, "2-h5-page.png"), fullPage: true });
 
     // One service call through the session.
@@ -265,7 +269,7 @@ try {
     const callClear = ["amount_cents", "interest_cents", "total_cents", String(amountCents), String(interest)];
     const quoteLeaks = callClear.filter((s) => dynamic.some((e) => contains(e.body, s)));
     check("quote request and answer never on the wire in clear", quoteLeaks.length === 0, JSON.stringify(quoteLeaks));
-    check("no uncaught error on the pages", pageErrors.length === 0, pageErrors.join("; "));
+    check("no uncaught error or CSP violation on the pages", pageErrors.length === 0, pageErrors.join("; "));
     await context.close();
   });
 
