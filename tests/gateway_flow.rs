@@ -327,3 +327,102 @@ fn secrets_do_not_show_in_debug() {
         assert!(!s.contains("[2, 2"), "{s}");
     }
 }
+
+/// Finding 1: a request whose `client_time` is at the far edge of the window (`T + 300` sent at
+/// `T`) is still acceptable by the window at `T + 600`; its request id must still be remembered.
+#[test]
+fn replay_at_the_window_edge_is_refused() {
+    let gw = gateway_with(None);
+    let t = at(&gw, T0 + 300);
+    let (resp, secret) = exchange(&gw, &t, 1, T0, T0);
+    let ExchangeResponse::Issued { issued_token, .. } = resp else {
+        panic!("not issued")
+    };
+    let cfg = h5_access::protocol::KeyConfig::decode_list(&gw.key_config_list())
+        .unwrap()
+        .remove(0);
+    let pt = CallRequest {
+        request_id: rid(9),
+        client_time: T0 + 300,
+        issued_token,
+        service: "echo".into(),
+        body: "{}".into(),
+    }
+    .encode(&secret)
+    .unwrap();
+    let (req, ctx) = encapsulate_request(&cfg, Channel::Call, &pt).unwrap();
+    let send = |now| {
+        CallResponse::decode(
+            &ctx.open_response(&gw.handle_call(&req, now).unwrap().body)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    assert!(matches!(send(T0), CallResponse::Ok { .. }));
+    for now in [T0 + 599, T0 + 600] {
+        assert_eq!(
+            send(now),
+            CallResponse::Refused {
+                code: codes::REPLAYED.into()
+            },
+            "now = T0 + {}",
+            now - T0
+        );
+    }
+    assert_eq!(
+        send(T0 + 601),
+        CallResponse::Refused {
+            code: codes::CLOCK_SKEW.into()
+        }
+    );
+
+    // An exchange with a long-lived AT: REPLAYED, not merely saved by AT_USED.
+    let long = at(&gw, T0 + 10_000);
+    let pt = ExchangeRequest {
+        request_id: rid(10),
+        client_time: T0 + 300,
+        product: "prod-a".into(),
+        subject_token: long,
+    }
+    .encode()
+    .unwrap();
+    let (req, ctx) = encapsulate_request(&cfg, Channel::Exchange, &pt).unwrap();
+    let send = |now| {
+        ExchangeResponse::decode(
+            &ctx.open_response(&gw.handle_exchange(&req, now).unwrap().body)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    assert!(matches!(send(T0), ExchangeResponse::Issued { .. }));
+    assert_eq!(code(&send(T0 + 600)), codes::REPLAYED);
+
+    // A partner nonce signed with ts = T0 + 300.
+    let body = PartnerCredentials::access_token_request_body("u", &["prod-a"]);
+    let auth = PartnerCredentials::new("p1", SECRET.to_vec())
+        .sign(
+            "POST",
+            ACCESS_TOKEN_PATH,
+            body.as_bytes(),
+            T0 + 300,
+            "nonce-edge-0123456789",
+        )
+        .unwrap();
+    let req = PartnerRequest {
+        method: "POST",
+        path: ACCESS_TOKEN_PATH,
+        authorization: Some(&auth),
+        body: body.as_bytes(),
+    };
+    assert!(gw.issue_access_token(&req, T0).is_ok());
+    for now in [T0 + 599, T0 + 600] {
+        assert_eq!(
+            gw.issue_access_token(&req, now).unwrap_err(),
+            PreDecapError::PartnerNonceReused
+        );
+    }
+    assert_eq!(
+        gw.issue_access_token(&req, T0 + 601).unwrap_err(),
+        PreDecapError::PartnerTimestamp
+    );
+}

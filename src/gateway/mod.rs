@@ -58,8 +58,9 @@ pub struct GatewayConfig {
     /// Clock skew allowed on AT and VT `exp` (default 30 s).
     pub clock_skew: u64,
     /// Half-width of the window around the gateway's clock in which a request's
-    /// `client_time`, or a partner request's `ts`, must fall (default 300 s). Request ids and
-    /// partner nonces are remembered for twice this.
+    /// `client_time`, or a partner request's `ts`, must fall (default 300 s):
+    /// `|t − now| ≤ request_window` is accepted. Request ids and partner nonces are remembered
+    /// for `2 × request_window + 1` seconds, so no replay outlives its entry.
     pub request_window: u64,
 }
 
@@ -446,6 +447,19 @@ impl Gateway {
         t.abs_diff(now) <= self.config.request_window
     }
 
+    /// How long request ids and partner nonces are remembered: `2 × window + 1` seconds.
+    ///
+    /// A request first accepted at `t0` has `|client_time − t0| ≤ window`; a replay at `t1` is
+    /// accepted by the window only if `|client_time − t1| ≤ window`, so `t1 ≤ t0 + 2 × window`.
+    /// An entry stored at `t0` with this TTL is live while `now < t0 + 2 × window + 1`, which
+    /// covers every such `t1` (docs/PROTOCOL.md §5, §11).
+    fn replay_ttl(&self) -> u64 {
+        self.config
+            .request_window
+            .saturating_mul(2)
+            .saturating_add(1)
+    }
+
     /// Seals an AT for `partner_id` directly (no partner signature): for a provider issuing
     /// ATs in-process, and for tests (an `exp` in the past gives an expired AT).
     ///
@@ -530,10 +544,7 @@ impl Gateway {
             return Err(PreDecapError::PartnerSignature);
         }
         let key = store_key(b"pn:", &[auth.partner.as_bytes(), auth.nonce.as_bytes()]);
-        match self
-            .store
-            .insert_if_absent(&key, 2 * self.config.request_window, now)
-        {
+        match self.store.insert_if_absent(&key, self.replay_ttl(), now) {
             Ok(true) => {}
             Ok(false) => return Err(PreDecapError::PartnerNonceReused),
             Err(_) => return Err(PreDecapError::Internal),
@@ -629,10 +640,7 @@ impl Gateway {
             return refuse_exchange(&ctx, codes::INTERNAL);
         };
         let rq_key = store_key(b"rq:", &[&req.request_id]);
-        match self
-            .store
-            .insert_if_absent(&rq_key, 2 * self.config.request_window, now)
-        {
+        match self.store.insert_if_absent(&rq_key, self.replay_ttl(), now) {
             Ok(true) => {}
             Ok(false) => return refuse_exchange(&ctx, codes::REPLAYED),
             Err(_) => return refuse_exchange(&ctx, codes::INTERNAL),
@@ -679,10 +687,7 @@ impl Gateway {
             return refuse_call(&ctx, codes::VT_NOT_BOUND);
         }
         let rq_key = store_key(b"rq:", &[&req.request_id]);
-        match self
-            .store
-            .insert_if_absent(&rq_key, 2 * self.config.request_window, now)
-        {
+        match self.store.insert_if_absent(&rq_key, self.replay_ttl(), now) {
             Ok(true) => {}
             Ok(false) => return refuse_call(&ctx, codes::REPLAYED),
             Err(_) => return refuse_call(&ctx, codes::INTERNAL),
