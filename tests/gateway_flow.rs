@@ -170,6 +170,9 @@ impl ReplayStore for Broken {
     fn insert_if_absent(&self, _: &[u8], _: u64, _: u64) -> Result<bool, StoreError> {
         Err(StoreError::Unavailable)
     }
+    fn increment(&self, _: &[u8], _: u64, _: u64) -> Result<u64, StoreError> {
+        Err(StoreError::Unavailable)
+    }
 }
 
 #[test]
@@ -425,4 +428,65 @@ fn replay_at_the_window_edge_is_refused() {
         gw.issue_access_token(&req, T0 + 601).unwrap_err(),
         PreDecapError::PartnerTimestamp
     );
+}
+
+/// Finding 2: one session cannot fill the replay store; over its per-minute budget a call is
+/// refused with RATE_LIMITED and stores nothing.
+#[test]
+fn per_vt_call_budget() {
+    let store = Arc::new(h5_access::gateway::MemoryStore::with_capacity(1_000));
+    let gw = Gateway::builder(
+        KeyPair::derive(1, &[1; 32]),
+        TicketKey::from_bytes(1, &[2; 32]),
+    )
+    .config(GatewayConfig::default().with_calls_per_minute(5))
+    .partner(Partner::new("p1", SECRET.to_vec(), ["prod-a"]).unwrap())
+    .product("prod-a", r#"{"title":"A"}"#)
+    .service(
+        "echo",
+        |_: &h5_access::gateway::CallContext<'_>, body: &str| Ok(body.to_owned()),
+    )
+    .store(store.clone())
+    .build()
+    .unwrap();
+    assert_eq!(GatewayConfig::default().calls_per_minute, 120);
+    let t = at(&gw, T0 + 300);
+    let (resp, secret) = exchange(&gw, &t, 1, T0, T0);
+    let ExchangeResponse::Issued { issued_token, .. } = resp else {
+        panic!("not issued")
+    };
+    for n in 0..5 {
+        assert!(matches!(
+            call(&gw, &issued_token, &secret, 10 + n, T0 + 1, T0 + 1),
+            CallResponse::Ok { .. }
+        ));
+    }
+    let before = store.len();
+    for n in 0..50 {
+        assert_eq!(
+            call(&gw, &issued_token, &secret, 20 + n, T0 + 2, T0 + 2),
+            CallResponse::Refused {
+                code: codes::RATE_LIMITED.into()
+            }
+        );
+    }
+    assert_eq!(store.len(), before, "refused calls store nothing");
+    // Another session is not affected.
+    let t2 = at(&gw, T0 + 300);
+    let (resp, secret2) = exchange(&gw, &t2, 2, T0 + 2, T0 + 2);
+    let ExchangeResponse::Issued {
+        issued_token: vt2, ..
+    } = resp
+    else {
+        panic!("not issued")
+    };
+    assert!(matches!(
+        call(&gw, &vt2, &secret2, 80, T0 + 2, T0 + 2),
+        CallResponse::Ok { .. }
+    ));
+    // The budget's window is one minute from the first call (T0 + 1).
+    assert!(matches!(
+        call(&gw, &issued_token, &secret, 90, T0 + 61, T0 + 61),
+        CallResponse::Ok { .. }
+    ));
 }

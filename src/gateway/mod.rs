@@ -38,6 +38,8 @@ pub use tokens::{
 
 /// Largest request body the gateway accepts on any endpoint: 64 KiB.
 pub const MAX_REQUEST_LEN: usize = 64 * 1024;
+/// The window of the per-VT call budget, in seconds.
+const CALL_BUDGET_WINDOW: u64 = 60;
 /// Path the partner signs for an access-token request.
 pub const ACCESS_TOKEN_PATH: &str = "/v1/partner/access-token";
 /// `Content-Type` of the key configuration list (RFC 9458 §3.2).
@@ -62,6 +64,10 @@ pub struct GatewayConfig {
     /// `|t − now| ≤ request_window` is accepted. Request ids and partner nonces are remembered
     /// for `2 × request_window + 1` seconds, so no replay outlives its entry.
     pub request_window: u64,
+    /// Most service calls one VT may make per minute (default 120). Further calls in the same
+    /// minute are refused with `RATE_LIMITED` before their request id is stored, which bounds
+    /// what one session can put in the state store (docs/PROTOCOL.md §11).
+    pub calls_per_minute: u64,
 }
 
 impl Default for GatewayConfig {
@@ -71,6 +77,7 @@ impl Default for GatewayConfig {
             vt_ttl: 900,
             clock_skew: 30,
             request_window: 300,
+            calls_per_minute: 120,
         }
     }
 }
@@ -94,6 +101,11 @@ impl GatewayConfig {
     /// Sets the request window, in seconds.
     pub fn with_request_window(mut self, seconds: u64) -> Self {
         self.request_window = seconds;
+        self
+    }
+    /// Sets the per-VT call budget, in calls per minute.
+    pub fn with_calls_per_minute(mut self, calls: u64) -> Self {
+        self.calls_per_minute = calls;
         self
     }
 }
@@ -663,7 +675,8 @@ impl Gateway {
     /// Errors before decapsulation: as [`handle_exchange`](Self::handle_exchange). After it,
     /// `CallResponse::Refused` with, in the order checked: `MALFORMED` /
     /// `UNSUPPORTED_VERSION`, `CLOCK_SKEW`, `VT_INVALID`, `VT_EXPIRED`, `VT_NOT_BOUND`,
-    /// `REPLAYED`, `SERVICE_UNKNOWN`, `SERVICE_REJECTED`, `INTERNAL`.
+    /// `RATE_LIMITED` (more than [`GatewayConfig::calls_per_minute`] calls with this VT in its
+    /// current minute), `REPLAYED`, `SERVICE_UNKNOWN`, `SERVICE_REJECTED`, `INTERNAL`.
     pub fn handle_call(&self, body: &[u8], now: u64) -> Result<SealedResponse, PreDecapError> {
         if body.len() > MAX_REQUEST_LEN {
             return Err(PreDecapError::TooLarge);
@@ -685,6 +698,14 @@ impl Gateway {
         }
         if !req.verify_binder(&vt.session_secret, &binder) {
             return refuse_call(&ctx, codes::VT_NOT_BOUND);
+        }
+        // The budget is charged before the request id is stored, so a session over its budget
+        // adds nothing to the replay store.
+        let rl_key = store_key(b"rl:", &[&vt.id]);
+        match self.store.increment(&rl_key, CALL_BUDGET_WINDOW, now) {
+            Ok(n) if n <= self.config.calls_per_minute => {}
+            Ok(_) => return refuse_call(&ctx, codes::RATE_LIMITED),
+            Err(_) => return refuse_call(&ctx, codes::INTERNAL),
         }
         let rq_key = store_key(b"rq:", &[&req.request_id]);
         match self.store.insert_if_absent(&rq_key, self.replay_ttl(), now) {
