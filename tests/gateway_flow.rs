@@ -154,14 +154,17 @@ fn vt_expiry_and_call_clock_skew() {
 fn ticket_key_rotation_keeps_the_previous_key() {
     let gw = gateway_with(None);
     let t = at(&gw, T0 + 300);
-    gw.rotate_ticket_key(TicketKey::from_bytes(2, &[3; 32]));
+    gw.rotate_ticket_key(TicketKey::from_bytes(2, &[3; 32]))
+        .unwrap();
     assert!(matches!(
         exchange(&gw, &t, 1, T0, T0).0,
         ExchangeResponse::Issued { .. }
     ));
     let t = at(&gw, T0 + 300);
-    gw.rotate_ticket_key(TicketKey::from_bytes(3, &[4; 32]));
-    gw.rotate_ticket_key(TicketKey::from_bytes(4, &[5; 32]));
+    gw.rotate_ticket_key(TicketKey::from_bytes(3, &[4; 32]))
+        .unwrap();
+    gw.rotate_ticket_key(TicketKey::from_bytes(4, &[5; 32]))
+        .unwrap();
     assert_eq!(code(&exchange(&gw, &t, 2, T0, T0).0), codes::AT_INVALID);
 }
 
@@ -489,4 +492,31 @@ fn per_vt_call_budget() {
         call(&gw, &issued_token, &secret, 90, T0 + 61, T0 + 61),
         CallResponse::Ok { .. }
     ));
+}
+
+/// Finding 5: rotating to the current ticket key id is refused and changes nothing; a builder
+/// with a duplicate previous ticket key id does not build.
+#[test]
+fn ticket_key_rotation_refuses_a_duplicate_id() {
+    let gw = gateway_with(None);
+    let t = at(&gw, T0 + 300);
+    assert_eq!(
+        gw.rotate_ticket_key(TicketKey::from_bytes(1, &[9; 32])),
+        Err(h5_access::gateway::ConfigError::DuplicateTicketKeyId(1))
+    );
+    assert!(matches!(
+        exchange(&gw, &t, 1, T0, T0).0,
+        ExchangeResponse::Issued { .. }
+    ));
+    let err = Gateway::builder(
+        KeyPair::derive(1, &[1; 32]),
+        TicketKey::from_bytes(4, &[2; 32]),
+    )
+    .previous_ticket_key(TicketKey::from_bytes(4, &[3; 32]))
+    .build()
+    .unwrap_err();
+    assert_eq!(
+        err,
+        h5_access::gateway::ConfigError::DuplicateTicketKeyId(4)
+    );
 }

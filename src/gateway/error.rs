@@ -136,6 +136,9 @@ pub enum ConfigError {
     BadServiceName(String),
     /// The current and previous HPKE keys share a key id.
     DuplicateKeyId(u8),
+    /// The current and previous ticket keys share a key id (tokens name their ticket key by
+    /// id, so a duplicate would make every outstanding AT and VT unreadable).
+    DuplicateTicketKeyId(u8),
 }
 
 impl fmt::Display for ConfigError {
@@ -149,6 +152,7 @@ impl fmt::Display for ConfigError {
             }
             ConfigError::BadServiceName(s) => write!(f, "bad service name {s:?}"),
             ConfigError::DuplicateKeyId(id) => write!(f, "duplicate HPKE key id {id}"),
+            ConfigError::DuplicateTicketKeyId(id) => write!(f, "duplicate ticket key id {id}"),
         }
     }
 }

@@ -237,7 +237,9 @@ impl GatewayBuilder {
         self
     }
 
-    /// Adds a previous ticket key, so tokens sealed before a rotation stay valid.
+    /// Adds a previous ticket key, so tokens sealed before a rotation stay valid. Its id must
+    /// differ from the current ticket key's ([`ConfigError::DuplicateTicketKeyId`] from
+    /// [`build`](Self::build)).
     pub fn previous_ticket_key(mut self, key: TicketKey) -> Self {
         self.ticket_keys.truncate(1);
         self.ticket_keys.push(key);
@@ -289,6 +291,11 @@ impl GatewayBuilder {
         if let [a, b] = self.keys.as_slice() {
             if a.key_id() == b.key_id() {
                 return Err(ConfigError::DuplicateKeyId(a.key_id()));
+            }
+        }
+        if let [a, b] = self.ticket_keys.as_slice() {
+            if a.id() == b.id() {
+                return Err(ConfigError::DuplicateTicketKeyId(a.id()));
             }
         }
         Ok(Gateway {
@@ -449,10 +456,17 @@ impl Gateway {
 
     /// Makes `key` the ticket key that seals new tokens; tokens of the previous ticket key
     /// stay valid until they expire, those of older keys become invalid.
-    pub fn rotate_ticket_key(&self, key: TicketKey) {
+    ///
+    /// Errors: [`ConfigError::DuplicateTicketKeyId`] if `key` has the current ticket key's id
+    /// (nothing changes: accepting it would make every outstanding AT and VT unreadable).
+    pub fn rotate_ticket_key(&self, key: TicketKey) -> Result<(), ConfigError> {
         let mut keys = self.ticket_keys.write().unwrap_or_else(|e| e.into_inner());
+        if keys.first().map(TicketKey::id) == Some(key.id()) {
+            return Err(ConfigError::DuplicateTicketKeyId(key.id()));
+        }
         keys.truncate(1);
         keys.insert(0, key);
+        Ok(())
     }
 
     fn window_ok(&self, t: u64, now: u64) -> bool {
