@@ -520,3 +520,76 @@ fn ticket_key_rotation_refuses_a_duplicate_id() {
         h5_access::gateway::ConfigError::DuplicateTicketKeyId(4)
     );
 }
+
+/// Finding 6: Debug of plaintext-carrying types prints lengths and non-secret fields only.
+#[test]
+fn plaintext_does_not_show_in_debug() {
+    let call = CallRequest {
+        request_id: [0xEE; 16],
+        client_time: 5,
+        issued_token: Token::new("SECRETVT").unwrap(),
+        service: "echo".into(),
+        body: r#"{"pin":"1234"}"#.into(),
+    };
+    let issued = ExchangeResponse::Issued {
+        issued_token: Token::new("SECRETVT").unwrap(),
+        exp: 77,
+        page: r#"{"balance":"99887766"}"#.into(),
+    };
+    let ok = CallResponse::Ok {
+        body: r#"{"pin":"1234"}"#.into(),
+    };
+    let auth = "H5-HMAC-SHA256 partner=p1, ts=1, nonce=nonce-0123456789ab, sig=SIGSIGSIG";
+    let req = PartnerRequest {
+        method: "POST",
+        path: ACCESS_TOKEN_PATH,
+        authorization: Some(auth),
+        body: br#"{"subject":"alice@example.com"}"#,
+    };
+    let claims = h5_access::gateway::AccessClaims {
+        id: [0xEE; 16],
+        iat: 1,
+        exp: 301,
+        partner: "p1".into(),
+        subject: "alice@example.com".into(),
+        products: vec!["prod-a".into()],
+    };
+    let dbg = [
+        format!("{call:?}"),
+        format!("{issued:?}"),
+        format!("{ok:?}"),
+        format!("{req:?}"),
+        format!("{claims:?}"),
+    ];
+    for d in &dbg {
+        for secret in [
+            "1234",
+            "SECRETVT",
+            "99887766",
+            "SIGSIG",
+            "nonce-0123",
+            "alice",
+            "238, 238",
+            "EE",
+        ] {
+            assert!(!d.contains(secret), "{secret} in {d}");
+        }
+    }
+    // The non-secret fields are still there.
+    assert!(
+        dbg[0].contains("echo") && dbg[0].contains("body_len: 14"),
+        "{}",
+        dbg[0]
+    );
+    assert!(dbg[1].contains("exp: 77"), "{}", dbg[1]);
+    assert!(dbg[3].contains(ACCESS_TOKEN_PATH), "{}", dbg[3]);
+    assert!(
+        dbg[4].contains("prod-a") && dbg[4].contains("exp: 301"),
+        "{}",
+        dbg[4]
+    );
+    let refused = CallResponse::Refused {
+        code: codes::REPLAYED.into(),
+    };
+    assert!(format!("{refused:?}").contains("REPLAYED"));
+}

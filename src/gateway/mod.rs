@@ -164,8 +164,9 @@ impl Partner {
     }
 }
 
-/// A partner's access-token request as the HTTP layer received it.
-#[derive(Clone, Copy, Debug)]
+/// A partner's access-token request as the HTTP layer received it. `Debug` prints the method,
+/// the path and the lengths of the `Authorization` header and the body, never their content.
+#[derive(Clone, Copy)]
 pub struct PartnerRequest<'a> {
     /// HTTP method, e.g. `POST`.
     pub method: &'a str,
@@ -175,6 +176,17 @@ pub struct PartnerRequest<'a> {
     pub authorization: Option<&'a str>,
     /// The raw body.
     pub body: &'a [u8],
+}
+
+impl core::fmt::Debug for PartnerRequest<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PartnerRequest")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("authorization_len", &self.authorization.map(str::len))
+            .field("body_len", &self.body.len())
+            .finish()
+    }
 }
 
 /// The access-token request body: `{"subject":"…","products":["…",…]}`.
