@@ -593,3 +593,69 @@ fn plaintext_does_not_show_in_debug() {
     };
     assert!(format!("{refused:?}").contains("REPLAYED"));
 }
+
+fn signed_request_result(
+    gw: &Gateway,
+    body: &str,
+    nonce: &str,
+    edit: impl Fn(String) -> String,
+) -> Result<Vec<u8>, PreDecapError> {
+    let auth = PartnerCredentials::new("p1", SECRET.to_vec())
+        .sign("POST", ACCESS_TOKEN_PATH, body.as_bytes(), T0, nonce)
+        .unwrap();
+    let auth = edit(auth);
+    gw.issue_access_token(
+        &PartnerRequest {
+            method: "POST",
+            path: ACCESS_TOKEN_PATH,
+            authorization: Some(&auth),
+            body: body.as_bytes(),
+        },
+        T0,
+    )
+}
+
+/// Finding 7: a partner body must be a JSON object; serde's derive would take an array.
+#[test]
+fn partner_body_must_be_a_json_object() {
+    let gw = gateway_with(None);
+    for (i, body) in [
+        r#"["user",["prod-a"]]"#,
+        r#" ["user",["prod-a"]]"#,
+        "null",
+        "7",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        assert_eq!(
+            signed_request_result(&gw, body, &format!("nonce-array-{i:08}"), |a| a).unwrap_err(),
+            PreDecapError::PartnerBadRequest,
+            "{body}"
+        );
+    }
+    // Duplicate keys are still refused; whitespace before the object is fine.
+    let dup = r#"{"subject":"u","subject":"v","products":["prod-a"]}"#;
+    assert_eq!(
+        signed_request_result(&gw, dup, "nonce-dup-000000000", |a| a).unwrap_err(),
+        PreDecapError::PartnerBadRequest
+    );
+    let ok = "\n {\"subject\":\"u\",\"products\":[\"prod-a\"]}";
+    assert!(signed_request_result(&gw, ok, "nonce-ok-0000000000", |a| a).is_ok());
+}
+
+/// Finding 8: `ts` with leading zeros is refused (the signature covers the canonical value);
+/// the scheme name is case-insensitive.
+#[test]
+fn partner_ts_is_canonical_and_scheme_case_insensitive() {
+    let gw = gateway_with(None);
+    let body = PartnerCredentials::access_token_request_body("u", &["prod-a"]);
+    let zeros = signed_request_result(&gw, &body, "nonce-zeros-0000000", |a| {
+        a.replace(&format!("ts={T0}"), &format!("ts=000{T0}"))
+    });
+    assert_eq!(zeros.unwrap_err(), PreDecapError::PartnerAuthMalformed);
+    let lower = signed_request_result(&gw, &body, "nonce-lower-0000000", |a| {
+        a.replace("H5-HMAC-SHA256", "h5-hmac-sha256")
+    });
+    assert!(lower.is_ok(), "{lower:?}");
+}

@@ -396,6 +396,14 @@ fn random_id() -> Option<[u8; TOKEN_ID_LEN]> {
     Some(id)
 }
 
+/// Whether the first non-whitespace byte (RFC 8259 whitespace) is `{`: the text can only parse
+/// as a JSON object.
+fn starts_json_object(text: &[u8]) -> bool {
+    text.iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .is_some_and(|&b| b == b'{')
+}
+
 fn store_key(prefix: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     let mut k = prefix.to_vec();
     for (i, p) in parts.iter().enumerate() {
@@ -586,6 +594,10 @@ impl Gateway {
             Ok(true) => {}
             Ok(false) => return Err(PreDecapError::PartnerNonceReused),
             Err(_) => return Err(PreDecapError::Internal),
+        }
+        // serde's derive also accepts a JSON array for a struct: require an object.
+        if !starts_json_object(req.body) {
+            return Err(PreDecapError::PartnerBadRequest);
         }
         let body: AccessTokenBody =
             serde_json::from_slice(req.body).map_err(|_| PreDecapError::PartnerBadRequest)?;
