@@ -689,6 +689,12 @@ impl Gateway {
         .encode() else {
             return refuse_exchange(&ctx, codes::INTERNAL);
         };
+        // Sealed now (it needs the CSPRNG), so that no failure can follow the consumption of
+        // the AT: after the `at:` insert below only `Ok` is returned.
+        let Ok(sealed_issued) = ctx.seal_response(&msg) else {
+            return refuse_exchange(&ctx, codes::INTERNAL);
+        };
+        drop(msg);
         let rq_key = store_key(b"rq:", &[&req.request_id]);
         match self.store.insert_if_absent(&rq_key, self.replay_ttl(), now) {
             Ok(true) => {}
@@ -701,10 +707,10 @@ impl Gateway {
             Ok(false) => return refuse_exchange(&ctx, codes::AT_USED),
             Err(_) => return refuse_exchange(&ctx, codes::INTERNAL),
         }
-        let body = ctx
-            .seal_response(&msg)
-            .map_err(|_| PreDecapError::Internal)?;
-        Ok(SealedResponse { body, code: None })
+        Ok(SealedResponse {
+            body: sealed_issued,
+            code: None,
+        })
     }
 
     /// `POST /v1/call`: opens an encapsulated service call, checks its VT and binder, runs the
