@@ -285,6 +285,7 @@ fn pre_decapsulation_error_table() {
             ("DECRYPT_FAILED", 400),
             ("KEY_UNKNOWN", 422),
             ("TOO_LARGE", 413),
+            ("BAD_BODY", 400),
             ("UNSUPPORTED_MEDIA_TYPE", 415),
             ("PARTNER_AUTH_MALFORMED", 401),
             ("PARTNER_UNKNOWN", 401),

@@ -55,6 +55,9 @@ pre_decap_errors! {
     KeyUnknown => (422, "KEY_UNKNOWN", "unknown key id"),
     /// The request body is larger than the gateway accepts.
     TooLarge => (413, "TOO_LARGE", "request body too large"),
+    /// The HTTP layer could not read the request body (bad chunked encoding, connection
+    /// closed before the declared length): not a size problem.
+    BadBody => (400, "BAD_BODY", "request body could not be read"),
     /// The request's `Content-Type` is not the endpoint's media type.
     UnsupportedMediaType => (415, "UNSUPPORTED_MEDIA_TYPE", "unsupported media type"),
     /// The partner request has no, or an unparsable, `Authorization` header.
