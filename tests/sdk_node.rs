@@ -143,7 +143,9 @@ fn every_gateway_code_maps() {
         codes::REPLAYED => ErrorCode::Replayed,
         codes::CLOCK_SKEW => ErrorCode::ClockSkew,
         codes::SERVICE_UNKNOWN | codes::SERVICE_REJECTED => ErrorCode::ServiceError,
-        codes::MALFORMED | codes::UNSUPPORTED_VERSION | codes::INTERNAL => ErrorCode::GatewayError,
+        codes::MALFORMED | codes::UNSUPPORTED_VERSION | codes::INTERNAL | codes::RATE_LIMITED => {
+            ErrorCode::GatewayError
+        }
         other => panic!("gateway code {other} has no expected SDK code in this test"),
     };
     for &c in codes::ALL {
