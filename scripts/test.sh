@@ -33,17 +33,11 @@ echo "tsc: ok"
 step "SDK tests in Node.js (wasm-bindgen-test)"
 wasm-pack test --node --mode no-install -- --test sdk_node
 
-# The mock gateway for the browser suites and the packaging test: h5-mock-gateway once it is a
-# workspace member, until then the stand-in examples/stub_gateway.rs (same CLI and hooks).
+# The mock gateway (tests/mock-gateway) for the browser suites and the packaging test.
 step "start the mock gateway"
 gw_log=$(mktemp)
-if [ -f tests/mock-gateway/Cargo.toml ]; then
-  cargo build -q -p h5-mock-gateway
-  target/debug/h5-mock-gateway --listen 127.0.0.1:0 --seed test --test-hooks > "$gw_log" 2>&1 &
-else
-  cargo build -q --example stub_gateway
-  target/debug/examples/stub_gateway --listen 127.0.0.1:0 > "$gw_log" 2>&1 &
-fi
+cargo build -q -p h5-mock-gateway
+target/debug/h5-mock-gateway --listen 127.0.0.1:0 --seed test --test-hooks > "$gw_log" 2>&1 &
 gw_pid=$!
 trap 'kill "$gw_pid" 2>/dev/null || true; rm -f "$gw_log"' EXIT
 for _ in $(seq 100); do grep -q '^h5-mock-gateway listening on ' "$gw_log" && break; sleep 0.2; done

@@ -35,6 +35,20 @@ export function locationHref() { return location.href; }
 export function locationHash() { return location.hash; }
 export function historyLength() { return history.length; }
 export function historyStateJson() { return JSON.stringify(history.state); }
+// "" when equal, else the path of the first difference (key order ignored, as in JSON).
+export function jsonDiff(a, b, path = "$") {
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object") {
+    return Object.is(a, b) ? "" : path;
+  }
+  if (Array.isArray(a) !== Array.isArray(b)) return path;
+  const ka = Object.keys(a).sort(), kb = Object.keys(b).sort();
+  if (ka.join("\u0000") !== kb.join("\u0000")) return path + " (keys)";
+  for (const k of ka) {
+    const d = jsonDiff(a[k], b[k], path + "." + k);
+    if (d) return d;
+  }
+  return "";
+}
 "#)]
 extern "C" {
     #[wasm_bindgen(js_name = mintAccessToken)]
@@ -53,6 +67,8 @@ extern "C" {
     fn history_length() -> u32;
     #[wasm_bindgen(js_name = historyStateJson)]
     fn history_state_json() -> String;
+    #[wasm_bindgen(js_name = jsonDiff)]
+    fn json_diff(a: &JsValue, b: &JsValue) -> String;
 }
 
 #[wasm_bindgen(module = "/js/runtime.js")]
@@ -137,6 +153,29 @@ fn js_str(v: &JsValue) -> String {
         .unwrap_or_else(|| panic!("not a string: {v:?}"))
 }
 
+/// The catalogue the mock gateway serves (its built-in default).
+const PRODUCTS: &str = include_str!("mock-gateway/products.json");
+
+/// `products[i].page` of tests/mock-gateway/products.json, as `JSON.parse` gives it.
+fn expected_page(product: &str) -> JsValue {
+    let catalogue = js_sys::JSON::parse(PRODUCTS).unwrap();
+    let products: Array = field(&catalogue, "products").dyn_into().unwrap();
+    let entry = products
+        .iter()
+        .find(|p| field(p, "id").as_string().as_deref() == Some(product))
+        .unwrap_or_else(|| panic!("{product} in products.json"));
+    field(&entry, "page")
+}
+
+/// Pinned key configuration: the bytes of `GET /v1/keys`.
+async fn gateway_keys() -> Uint8Array {
+    JsFuture::from(get_bytes(&with_base("/v1/keys")))
+        .await
+        .unwrap()
+        .dyn_into()
+        .unwrap()
+}
+
 #[wasm_bindgen_test]
 async fn happy_path_page_fields_and_call() {
     let client = create().await;
@@ -144,41 +183,110 @@ async fn happy_path_page_fields_and_call() {
     let session = exchange(&client, &at, "wealth-01").await.unwrap();
 
     let page = session.page();
-    assert_eq!(js_str(&field(&page, "title")), "Wealth Plus");
+    // Field by field, as in tests/mock-gateway/products.json.
+    assert_eq!(js_str(&field(&page, "product")), "wealth-01");
+    assert_eq!(js_str(&field(&page, "title")), "Steady Growth Fund");
     assert_eq!(
         js_str(&field(&page, "subtitle")),
-        "Daily liquidity, low risk"
+        "Low-risk wealth management, redeem any working day"
     );
-    assert_eq!(js_str(&field(&page, "theme")), "gold");
+    let theme = field(&page, "theme");
+    assert_eq!(js_str(&field(&theme, "primary")), "#C8102E");
+    assert_eq!(js_str(&field(&theme, "background")), "#FFF8F0");
+    assert_eq!(js_str(&field(&theme, "text")), "#1F1F1F");
+    assert_eq!(js_str(&field(&theme, "accent")), "#F2A900");
     let sections: Array = field(&page, "sections").dyn_into().unwrap();
-    assert_eq!(sections.length(), 1);
-    let s0 = sections.get(0);
-    assert_eq!(js_str(&field(&s0, "title")), "Key facts");
-    let fields: Array = field(&s0, "fields").dyn_into().unwrap();
-    assert_eq!(fields.length(), 2);
-    assert_eq!(js_str(&field(&fields.get(0), "label")), "Product");
-    assert_eq!(js_str(&field(&fields.get(0), "value")), "wealth-01");
-    assert_eq!(js_str(&field(&fields.get(1), "label")), "Rate");
-    assert_eq!(js_str(&field(&fields.get(1), "value")), "3.10%");
+    assert_eq!(sections.length(), 2);
+    let expected: [(&str, [(&str, &str); 3]); 2] = [
+        (
+            "Highlights",
+            [
+                ("7-day annualised yield", "3.20%"),
+                ("Risk level", "R2 (low to medium)"),
+                ("Minimum purchase", "\u{a5}1,000.00"),
+            ],
+        ),
+        (
+            "Terms",
+            [
+                ("Redemption", "T+1, working days"),
+                ("Management fee", "0.30% per year"),
+                ("Custodian", "Example Trust Bank"),
+            ],
+        ),
+    ];
+    for (i, (title, rows)) in expected.iter().enumerate() {
+        let section = sections.get(i as u32);
+        assert_eq!(js_str(&field(&section, "title")), *title);
+        let fields: Array = field(&section, "fields").dyn_into().unwrap();
+        assert_eq!(fields.length(), 3);
+        for (j, (label, value)) in rows.iter().enumerate() {
+            let f = fields.get(j as u32);
+            assert_eq!(js_str(&field(&f, "label")), *label);
+            assert_eq!(js_str(&field(&f, "value")), *value);
+        }
+    }
+    // And nothing more or less than the catalogue's page.
+    assert_eq!(json_diff(&page, &expected_page("wealth-01")), "");
     // The same object each time.
     assert!(Object::is(&session.page(), &page));
 
-    // expiresAt: milliseconds since the epoch, in the future.
+    // expiresAt: milliseconds since the epoch, about the gateway's 900 s VT lifetime from now.
     let now = js_sys::Date::now();
-    assert!(session.expires_at() > now && session.expires_at() < now + 86_400_000.0);
+    let ttl = session.expires_at() - now;
+    assert!(
+        (880_000.0..=901_000.0).contains(&ttl),
+        "expiresAt is {ttl} ms from now"
+    );
+    assert_eq!(session.expires_at() % 1000.0, 0.0, "whole seconds, in ms");
     assert!(!session.closed());
 
-    let answer =
-        JsFuture::from(session.call(JsValue::from_str("quote"), obj(&[("amount", 100.into())])))
-            .await
-            .unwrap();
-    assert_eq!(field(&answer, "amount").as_f64(), Some(100.0));
-    assert_eq!(field(&answer, "rate").as_f64(), Some(0.031));
+    // quote: 1,000.00 over 12 months at wealth-01's 320 bps:
+    // interest = floor(100000 × 320 × 12 / 120000) = 3200.
+    let body = obj(&[("amount_cents", 100_000.into()), ("months", 12.into())]);
+    let answer = JsFuture::from(session.call(JsValue::from_str("quote"), body))
+        .await
+        .unwrap();
+    let expected = obj(&[
+        ("product", JsValue::from_str("wealth-01")),
+        ("amount_cents", 100_000.into()),
+        ("months", 12.into()),
+        ("rate_bps", 320.into()),
+        ("interest_cents", 3_200.into()),
+        ("total_cents", 103_200.into()),
+    ]);
+    assert_eq!(json_diff(&answer, &expected), "");
+    assert_eq!(field(&answer, "interest_cents").as_f64(), Some(3200.0));
+    assert_eq!(field(&answer, "total_cents").as_f64(), Some(103_200.0));
+
+    // A quote outside the service's range is refused by the service.
+    let r = JsFuture::from(session.call(
+        JsValue::from_str("quote"),
+        obj(&[("amount_cents", 100.into()), ("months", 0.into())]),
+    ))
+    .await;
+    let e = expect_code(r, "SERVICE_ERROR").await;
+    assert_eq!(
+        field(&e, "gatewayCode").as_string().as_deref(),
+        Some("SERVICE_REJECTED")
+    );
+
+    // The session keeps working: echo returns the body unchanged.
+    let body = obj(&[("n", 1.into()), ("s", JsValue::from_str("x"))]);
+    let answer = JsFuture::from(session.call(JsValue::from_str("echo"), body.clone()))
+        .await
+        .unwrap();
+    assert_eq!(json_diff(&answer, &body), "");
 }
 
 #[wasm_bindgen_test]
 async fn tampered_response_is_decrypt_failed() {
-    let client = create_at(&with_base("/test/tamper"), &[]).await.unwrap();
+    // The hook serves only POST /test/tamper/v1/exchange (the real exchange, last response byte
+    // flipped), so the key configuration is pinned.
+    let keys = gateway_keys().await;
+    let client = create_at(&with_base("/test/tamper"), &[("keyConfig", keys.into())])
+        .await
+        .unwrap();
     let at = mint(&["wealth-01"], 300).await;
     expect_code(exchange(&client, &at, "wealth-01").await, "DECRYPT_FAILED").await;
 }
@@ -194,7 +302,8 @@ async fn expired_at_is_at_expired() {
 async fn reused_at_is_at_used() {
     let client = create().await;
     let at = mint(&["loan-02"], 300).await;
-    exchange(&client, &at, "loan-02").await.unwrap();
+    let session = exchange(&client, &at, "loan-02").await.unwrap();
+    assert_eq!(js_str(&field(&session.page(), "title")), "Flexi Cash Loan");
     expect_code(exchange(&client, &at, "loan-02").await, "AT_USED").await;
 }
 
@@ -236,11 +345,7 @@ async fn html_error_page_is_http_status() {
 
 #[wasm_bindgen_test]
 async fn slow_gateway_is_timeout() {
-    let keys: Uint8Array = JsFuture::from(get_bytes(&with_base("/v1/keys")))
-        .await
-        .unwrap()
-        .dyn_into()
-        .unwrap();
+    let keys = gateway_keys().await;
     let client = create_at(
         &with_base("/test/slow"),
         &[("keyConfig", keys.into()), ("timeoutMs", 500.into())],
@@ -269,7 +374,25 @@ async fn stale_pinned_key_refreshes_once_then_succeeds() {
     .unwrap();
     let at = mint(&["wealth-01"], 300).await;
     let session = exchange(&client, &at, "wealth-01").await.unwrap();
-    assert_eq!(js_str(&field(&session.page(), "title")), "Wealth Plus");
+    assert_eq!(json_diff(&session.page(), &expected_page("wealth-01")), "");
+}
+
+#[wasm_bindgen_test]
+async fn stale_pinned_key_refresh_is_one_get_of_the_keys() {
+    // Under /test/tamper the exchange answers 422 KEY_UNKNOWN for the unknown key id, and the
+    // refresh (GET /test/tamper/v1/keys, not served) answers 404: the client did refresh once,
+    // and reports the refresh's failure rather than retrying again.
+    let stale = KeyPair::derive(97, b"a third key id the gateway does not know");
+    let list = KeyConfig::encode_list(&[stale.config().clone()]);
+    let client = create_at(
+        &with_base("/test/tamper"),
+        &[("keyConfig", Uint8Array::from(&list[..]).into())],
+    )
+    .await
+    .unwrap();
+    let at = mint(&["wealth-01"], 300).await;
+    let e = expect_code(exchange(&client, &at, "wealth-01").await, "HTTP_STATUS").await;
+    assert_eq!(field(&e, "status").as_f64(), Some(404.0));
 }
 
 #[wasm_bindgen_test]
@@ -281,7 +404,12 @@ async fn stale_pinned_key_as_base64_also_refreshes() {
         .await
         .unwrap();
     let at = mint(&["card-03"], 300).await;
-    exchange(&client, &at, "card-03").await.unwrap();
+    let session = exchange(&client, &at, "card-03").await.unwrap();
+    assert_eq!(
+        js_str(&field(&session.page(), "title")),
+        "Platinum Travel Card"
+    );
+    assert_eq!(json_diff(&session.page(), &expected_page("card-03")), "");
 }
 
 #[wasm_bindgen_test]
@@ -292,8 +420,11 @@ async fn closed_session_is_session_closed() {
     session.close();
     assert!(session.closed());
     session.close(); // idempotent
-    let r = JsFuture::from(session.call(JsValue::from_str("quote"), obj(&[("amount", 1.into())])))
-        .await;
+    let r = JsFuture::from(session.call(
+        JsValue::from_str("quote"),
+        obj(&[("amount_cents", 1.into()), ("months", 1.into())]),
+    ))
+    .await;
     expect_code(r, "SESSION_CLOSED").await;
 }
 
@@ -302,7 +433,10 @@ async fn close_during_a_call_rejects_it() {
     let client = create().await;
     let at = mint(&["wealth-01"], 300).await;
     let session = exchange(&client, &at, "wealth-01").await.unwrap();
-    let pending = session.call(JsValue::from_str("quote"), obj(&[("amount", 1.into())]));
+    let pending = session.call(
+        JsValue::from_str("quote"),
+        obj(&[("amount_cents", 1.into()), ("months", 1.into())]),
+    );
     session.close();
     expect_code(JsFuture::from(pending).await, "SESSION_CLOSED").await;
 }
