@@ -15,7 +15,7 @@ step "cargo clippy (all targets, all features, -D warnings)"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 step "cargo clippy (wasm32: SDK library and its test suites, -D warnings)"
-cargo clippy --target wasm32-unknown-unknown --lib --test sdk_node --test sdk_browser -- -D warnings
+cargo clippy --target wasm32-unknown-unknown --lib --test sdk_node -- -D warnings
 
 step "native tests (protocol core, gateway, mock gateway over loopback HTTP)"
 cargo test --workspace --all-features
@@ -30,8 +30,11 @@ step "TypeScript: tsc --noEmit on the usage file"
 node_modules/.bin/tsc --noEmit -p tests/ts
 echo "tsc: ok"
 
-step "SDK tests in Node.js (wasm-bindgen-test)"
+step "SDK wasm core in Node.js (wasm-bindgen-test)"
 wasm-pack test --node --mode no-install -- --test sdk_node
+
+step "SDK JavaScript half in Node.js against pkg/ (node --test, scripted fetch)"
+node --test tests/js/
 
 # The mock gateway (tests/mock-gateway) for the browser suites and the packaging test.
 step "start the mock gateway"
@@ -46,8 +49,8 @@ H5_TEST_GATEWAY=$(sed -n 's/^h5-mock-gateway listening on //p' "$gw_log")
 export H5_TEST_GATEWAY
 echo "mock gateway at $H5_TEST_GATEWAY"
 
-step "SDK tests in headless Chromium against the mock gateway (wasm-bindgen-test)"
-wasm-pack test --headless --chrome --mode no-install -- --test sdk_browser
+step "SDK browser suite: pkg/ in headless Chromium against the mock gateway (Playwright)"
+node tests/browser/run.mjs "$H5_TEST_GATEWAY"
 
 step "packaging test: npm pack → plain ESM page and Vite app, exchange in Chromium"
 bash scripts/package-test.sh "$H5_TEST_GATEWAY"
