@@ -1,15 +1,82 @@
-// Types of the package entry (copied to pkg/index.d.ts by scripts/build-sdk.sh). The classes
-// and data types come from the wasm-bindgen output; the error class and takeAccessToken are
-// written in JavaScript (js/runtime.js) and typed here.
-export { H5Client, H5Session } from "./h5_access.js";
-export type {
-  ExchangeOptions,
-  H5ClientOptions,
-  JsonObject,
-  JsonValue,
-  WasmSource,
-} from "./h5_access.js";
-import type { WasmSource } from "./h5_access.js";
+// Types of the package h5-access (copied to pkg/index.d.ts by scripts/build-sdk.sh). Written by
+// hand: the public API is the JavaScript of js/index.js; the wasm-bindgen glue is internal.
+
+/** A JSON value, as `JSON.parse` returns it. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
+/** A JSON object, as `JSON.parse` returns it. */
+export interface JsonObject { [key: string]: JsonValue }
+
+/** Where the `.wasm` comes from: a URL, or its bytes or compiled module. */
+export type WasmSource = string | URL | BufferSource | WebAssembly.Module;
+
+/** Options of `H5Client.create`. */
+export interface H5ClientOptions {
+  /** The gateway's origin and optional base path, e.g. "https://gw.example.com" (no trailing "/v1"). */
+  gateway: string;
+  /**
+   * The gateway's key configuration, pinned: the `application/ohttp-keys` bytes of
+   * `GET {gateway}/v1/keys` (RFC 9458 §3.2), as bytes or standard/URL-safe base64.
+   * Omitted: fetched from the gateway once by `create`, and cached by the client.
+   */
+  keyConfig?: Uint8Array | string;
+  /** Timeout of each HTTP request in milliseconds, body included. Default 10000. */
+  timeoutMs?: number;
+  /** Where to load the `.wasm` from (default: next to the package's JS). Used by the first `create`. */
+  wasm?: WasmSource;
+}
+
+/** Options of `H5Client.exchange`. */
+export interface ExchangeOptions {
+  /** The product whose page to open, e.g. "wealth-01": 1..64 of [A-Za-z0-9._-]. */
+  product: string;
+}
+
+/** A client of one gateway. Create it with `await H5Client.create(options)`. */
+export declare class H5Client {
+  private constructor();
+  /**
+   * Creates a client of `options.gateway`, loading the wasm first. Without a pinned
+   * `keyConfig` it fetches `GET {gateway}/v1/keys` now. Rejects with H5AccessError
+   * (INVALID_ARGUMENT, KEY_CONFIG, NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE,
+   * UNSUPPORTED_BROWSER).
+   */
+  static create(options: H5ClientOptions): Promise<H5Client>;
+  /**
+   * Exchanges the access token (AT) for a session on `options.product`. Never retried except
+   * once after a stale-key signal. Rejects with H5AccessError (AT_MISSING, AT_EXPIRED, AT_USED,
+   * AT_REJECTED, REPLAYED, CLOCK_SKEW, NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE,
+   * DECRYPT_FAILED, KEY_CONFIG, GATEWAY_ERROR, INVALID_ARGUMENT).
+   */
+  exchange(accessToken: string, options: ExchangeOptions): Promise<H5Session>;
+}
+
+/** A session opened by `H5Client.exchange`: the product page data and sealed service calls. */
+export declare class H5Session {
+  private constructor();
+  /** The product page's rendering data, as `JSON.parse` gives it (the same object each time). */
+  readonly page: JsonObject;
+  /** When the session's VT expires: milliseconds since the Unix epoch, like `Date.now()`. */
+  readonly expiresAt: number;
+  /** Whether `close()` was called. */
+  readonly closed: boolean;
+  /**
+   * Calls `service` with `body` (any JSON value; omitted: `{}`), sealed and bound to this
+   * session; resolves to the service's decrypted JSON answer. Rejects with H5AccessError
+   * (SESSION_CLOSED, VT_EXPIRED, VT_REJECTED, REPLAYED, CLOCK_SKEW, SERVICE_ERROR, NETWORK,
+   * TIMEOUT, HTTP_STATUS, BAD_RESPONSE, DECRYPT_FAILED, KEY_CONFIG, GATEWAY_ERROR,
+   * INVALID_ARGUMENT).
+   */
+  call(service: string, body?: JsonValue): Promise<JsonValue>;
+  /**
+   * Zeroizes the session secret and the VT (in wasm memory). Later calls reject with
+   * SESSION_CLOSED; a call in flight rejects with SESSION_CLOSED instead of resolving. Idempotent.
+   */
+  close(): void;
+  /** Same as `close()`. */
+  free(): void;
+  /** Same as `close()` (`using session = …`). */
+  [Symbol.dispose](): void;
+}
 
 /** Every `H5AccessError.code` (README "Error codes"). */
 export type H5AccessErrorCode =

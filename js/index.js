@@ -1,48 +1,104 @@
-// Package entry of h5-access (copied to pkg/index.js by scripts/build-sdk.sh, which fills in
-// the path of the runtime snippet). Loads the wasm on first use, without depending on
-// WebAssembly.instantiateStreaming: some Android WebViews, and pages whose debugging console
-// wraps fetch, break it even when the server sends application/wasm.
-import initWasm, { H5Client, H5Session } from "./h5_access.js";
-import { H5AccessError, takeAccessToken } from "__RUNTIME__";
+// The npm package h5-access (copied to pkg/index.js by scripts/build-sdk.sh). This file is the
+// SDK's JavaScript half: loading the wasm, the error class, reading the AT from the URL, HTTP
+// (fetch with a timeout), the answer classification, the one stale-key retry, and the public
+// classes. The wasm (src/sdk) is a synchronous crypto core: it seals requests and opens answers,
+// and keeps the HPKE contexts, the session secret and the VT in its memory — JavaScript only
+// ever holds handles to them, and `close()` zeroizes them. Nothing here sees a secret except
+// takeAccessToken and exchange, which hand the AT straight to the wasm.
+import initWasm, { checkKeyConfig, sealExchange } from "./h5_access.js";
+
+/** What each code means; never holds secret material (README "Error codes"). */
+const MESSAGES = {
+  NETWORK: "the gateway could not be reached",
+  TIMEOUT: "the gateway did not answer in time",
+  HTTP_STATUS: "the gateway answered with an HTTP error status",
+  BAD_RESPONSE: "the gateway's answer is not a valid h5-access response",
+  DECRYPT_FAILED: "the gateway's answer failed authentication",
+  KEY_CONFIG: "the gateway key configuration is missing, invalid or unsupported",
+  AT_MISSING: "no access token",
+  AT_EXPIRED: "the access token has expired",
+  AT_USED: "the access token was already used",
+  AT_REJECTED: "the access token was rejected for this product",
+  VT_EXPIRED: "the session has expired",
+  VT_REJECTED: "the gateway no longer accepts this session",
+  SESSION_CLOSED: "the session is closed",
+  REPLAYED: "the gateway saw this request before",
+  CLOCK_SKEW: "the device clock is too far from the gateway's",
+  SERVICE_ERROR: "the service refused the call",
+  GATEWAY_ERROR: "the gateway failed to process the request",
+  INVALID_ARGUMENT: "invalid argument",
+  UNSUPPORTED_BROWSER: "this browser lacks WebAssembly or crypto.getRandomValues",
+};
+
+/** A gateway's own code is passed on only if it looks like one, so no gateway text reaches the page. */
+const gatewayCodeOf = (c) => (typeof c === "string" && /^[A-Z0-9_]{1,64}$/.test(c) ? c : undefined);
+
+/** Every error of the SDK. `code` is stable; `message` never holds a token or secret. */
+export class H5AccessError extends Error {
+  constructor(code, status, gatewayCode) {
+    const known = Object.prototype.hasOwnProperty.call(MESSAGES, code);
+    super(MESSAGES[known ? code : "BAD_RESPONSE"]);
+    this.name = "H5AccessError";
+    this.code = known ? code : "BAD_RESPONSE";
+    this.status = typeof status === "number" && status > 0 ? status : undefined;
+    this.gatewayCode = gatewayCodeOf(gatewayCode);
+  }
+}
+
+/**
+ * Runs a wasm core function. The core throws a string: an error code, or a code, a space and the
+ * gateway's own code ("AT_REJECTED PRODUCT_NOT_ALLOWED"). Anything else (a trap: a bug) becomes
+ * `fallback`, so every failure is still an H5AccessError.
+ */
+function core(fallback, f) {
+  try {
+    return f();
+  } catch (e) {
+    if (typeof e !== "string") throw new H5AccessError(fallback);
+    const i = e.indexOf(" ");
+    throw i < 0 ? new H5AccessError(e) : new H5AccessError(e.slice(0, i), 0, e.slice(i + 1));
+  }
+}
+
+// ---- loading ----
 
 let ready = null;
 
-function supported() {
-  return (
-    typeof WebAssembly === "object" &&
-    WebAssembly !== null &&
-    typeof WebAssembly.instantiate === "function" &&
-    typeof globalThis.crypto === "object" &&
-    globalThis.crypto !== null &&
-    typeof globalThis.crypto.getRandomValues === "function"
-  );
-}
-
 async function load(source) {
-  if (!supported()) throw new H5AccessError("UNSUPPORTED_BROWSER");
+  if (
+    typeof WebAssembly !== "object" ||
+    WebAssembly === null ||
+    typeof WebAssembly.instantiate !== "function" ||
+    typeof globalThis.crypto !== "object" ||
+    globalThis.crypto === null ||
+    typeof globalThis.crypto.getRandomValues !== "function"
+  ) {
+    throw new H5AccessError("UNSUPPORTED_BROWSER");
+  }
   const input = source === undefined ? new URL("./h5_access_bg.wasm", import.meta.url) : source;
-  if (typeof input !== "string" && !(input instanceof URL)) {
+  if (typeof input === "string" || input instanceof URL) {
+    try {
+      // Streaming compile first (the glue uses instantiateStreaming when it can)... Some Android
+      // WebViews, and pages whose debugging console wraps fetch, break it even when the server
+      // sends application/wasm...
+      await initWasm({ module_or_path: input });
+      return;
+    } catch {
+      // ...so on any failure fetch the bytes and instantiate them.
+    }
+    let bytes;
+    try {
+      const res = await fetch(input, { credentials: "same-origin" });
+      if (!res.ok) throw new H5AccessError("HTTP_STATUS", res.status);
+      bytes = await res.arrayBuffer();
+    } catch (e) {
+      throw e instanceof H5AccessError ? e : new H5AccessError("NETWORK");
+    }
+    source = bytes;
+  }
+  try {
     // Bytes or a compiled module: WebAssembly.instantiate, no fetch.
-    await initWasm({ module_or_path: input });
-    return;
-  }
-  try {
-    // Streaming compile first (the glue uses instantiateStreaming when it can)...
-    await initWasm({ module_or_path: input });
-    return;
-  } catch {
-    // ...and if that fails for any reason, fetch the bytes and instantiate them.
-  }
-  let bytes;
-  try {
-    const res = await fetch(input, { credentials: "same-origin" });
-    if (!res.ok) throw new H5AccessError("HTTP_STATUS", res.status);
-    bytes = await res.arrayBuffer();
-  } catch (e) {
-    throw e instanceof H5AccessError ? e : new H5AccessError("NETWORK");
-  }
-  try {
-    await initWasm({ module_or_path: bytes });
+    await initWasm({ module_or_path: source });
   } catch {
     throw new H5AccessError("UNSUPPORTED_BROWSER");
   }
@@ -63,16 +119,324 @@ export function init(source) {
   return ready;
 }
 
-// H5Client.create loads the wasm first: the class stays the one wasm-bindgen generated, so
-// `instanceof H5Client` holds for what `create` resolves to.
-const createLoaded = H5Client.create;
-Object.defineProperty(H5Client, "create", {
-  configurable: true,
-  writable: true,
-  value: async function create(options) {
-    await init(options && typeof options === "object" ? options.wasm : undefined);
-    return createLoaded.call(H5Client, options);
-  },
-});
+// ---- the access token ----
 
-export { H5Client, H5Session, H5AccessError, takeAccessToken };
+/**
+ * Reads the access token from `location.hash` (`#at=<token>`, other `&`-separated parameters
+ * kept), removes it from the URL and replaces the current history entry so that neither
+ * `location` nor `history` holds it any more. Throws H5AccessError AT_MISSING if absent.
+ */
+export function takeAccessToken(name = "at") {
+  const loc = globalThis.location;
+  if (!loc || typeof loc.hash !== "string") throw new H5AccessError("AT_MISSING");
+  const prefix = name + "=";
+  let token = null;
+  const rest = [];
+  for (const part of loc.hash.replace(/^#/, "").split("&")) {
+    if (part.startsWith(prefix)) {
+      if (token === null) {
+        try {
+          token = decodeURIComponent(part.slice(prefix.length));
+        } catch {
+          token = "";
+        }
+      }
+    } else if (part !== "") {
+      rest.push(part);
+    }
+  }
+  if (token === null) throw new H5AccessError("AT_MISSING");
+  const url = loc.pathname + loc.search + (rest.length ? "#" + rest.join("&") : "");
+  let replaced = false;
+  try {
+    const h = globalThis.history;
+    if (h && typeof h.replaceState === "function") {
+      h.replaceState(h.state, "", url);
+      replaced = true;
+    }
+  } catch {
+    // e.g. a sandboxed document: fall through.
+  }
+  if (!replaced || loc.hash.indexOf(prefix) !== -1) {
+    // A hash-only location.replace does not reload and replaces the current entry.
+    loc.replace(url);
+  }
+  if (token === "") throw new H5AccessError("AT_MISSING");
+  return token;
+}
+
+// ---- HTTP ----
+
+const KEYS = "application/ohttp-keys";
+const PROBLEM = "application/problem+json";
+/** The RFC 9458 §5.3 / RFC 9457 problem type of a request made to an unknown or stale key. */
+const STALE_KEY = "https://iana.org/assignments/http-problem-types#ohttp-key";
+const media = (channel, dir) => "application/vnd.h5-access." + channel + "-" + dir;
+
+/**
+ * One HTTP exchange (body `undefined`: GET): resolves to { status, type, body: Uint8Array } for
+ * any HTTP status; rejects with H5AccessError NETWORK or TIMEOUT. The timeout covers the body.
+ */
+async function send(url, contentType, accept, body, timeoutMs) {
+  const controller = typeof AbortController === "function" ? new AbortController() : null;
+  let timedOut = false;
+  let rejectTimeout;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    if (controller) controller.abort();
+    // Browsers without AbortController still get a timeout (the request is left to finish).
+    setTimeout(() => rejectTimeout(new H5AccessError("TIMEOUT")), 50);
+  }, timeoutMs);
+  const timeout = new Promise((_, reject) => (rejectTimeout = reject));
+  try {
+    const work = (async () => {
+      const res = await fetch(url, {
+        method: body ? "POST" : "GET",
+        headers: body ? { "content-type": contentType, accept } : { accept },
+        body,
+        cache: "no-store",
+        credentials: "omit",
+        redirect: "error",
+        signal: controller ? controller.signal : undefined,
+      });
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      return { status: res.status | 0, type: res.headers.get("content-type") || "", body: bytes };
+    })();
+    return await Promise.race([work, timeout]);
+  } catch (e) {
+    if (e instanceof H5AccessError) throw e;
+    throw new H5AccessError(timedOut ? "TIMEOUT" : "NETWORK");
+  } finally {
+    clearTimeout(timer);
+    rejectTimeout = () => {};
+  }
+}
+
+/** Whether a Content-Type (parameters ignored, case-insensitive) is `expected`. */
+const isMedia = (type, expected) => type.split(";")[0].trim().toLowerCase() === expected;
+
+/**
+ * Classifies an answer expected to carry `expected`: its body for a 200 of that media type,
+ * `null` for the RFC 9458 §5.3 stale-key signal (422 with the `ohttp-key` problem type); else
+ * throws BAD_RESPONSE (a 200 of another type: a captive portal) or HTTP_STATUS (with the
+ * problem body's `code` as gatewayCode; HTML or empty bodies from proxies included).
+ */
+function classify(res, expected) {
+  if (res.status === 200) {
+    if (isMedia(res.type, expected)) return res.body;
+    throw new H5AccessError("BAD_RESPONSE");
+  }
+  let problem = {};
+  if (isMedia(res.type, PROBLEM)) {
+    try {
+      problem = Object(JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(res.body)));
+    } catch {
+      // Not a problem document after all: the status alone.
+    }
+  }
+  if (res.status === 422 && problem.type === STALE_KEY) return null;
+  if (res.status < 100) throw new H5AccessError("BAD_RESPONSE");
+  throw new H5AccessError("HTTP_STATUS", res.status, problem.code);
+}
+
+/** Standard or URL-safe base64, padding optional, anything else refused: bytes or null. */
+function base64(text) {
+  const t = text.replace(/=+$/, "").replace(/-/g, "+").replace(/_/g, "/");
+  if (/[^A-Za-z0-9+/]/.test(t) || t.length % 4 === 1) return null;
+  return Uint8Array.from(atob(t + "==".slice(0, (4 - (t.length % 4)) % 4)), (c) => c.charCodeAt(0));
+}
+
+// ---- the public classes ----
+
+const PRIVATE = Symbol();
+const DEFAULT_TIMEOUT_MS = 10000;
+/** Longest timeout `setTimeout` honours, milliseconds. */
+const MAX_TIMEOUT_MS = 2147483647;
+
+/** A client of one gateway. Create it with `await H5Client.create(options)`. */
+export class H5Client {
+  #gateway;
+  #timeoutMs;
+  #keys;
+
+  constructor(token, gateway, timeoutMs, keys) {
+    if (token !== PRIVATE) throw new TypeError("use H5Client.create");
+    this.#gateway = gateway;
+    this.#timeoutMs = timeoutMs;
+    this.#keys = keys;
+  }
+
+  /**
+   * Creates a client of `options.gateway`. Without a pinned `keyConfig` it fetches
+   * `GET {gateway}/v1/keys` now. Rejects with H5AccessError (INVALID_ARGUMENT, KEY_CONFIG,
+   * NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE, UNSUPPORTED_BROWSER).
+   */
+  static async create(options) {
+    const ok = options !== null && typeof options === "object";
+    await init(ok ? options.wasm : undefined);
+    if (!ok) throw new H5AccessError("INVALID_ARGUMENT");
+    const { gateway, timeoutMs = DEFAULT_TIMEOUT_MS, keyConfig } = options;
+    const base = typeof gateway === "string" ? gateway.replace(/\/+$/, "") : "";
+    if (base === "" || !(timeoutMs >= 1)) throw new H5AccessError("INVALID_ARGUMENT");
+    let keys;
+    if (typeof keyConfig === "string") {
+      keys = base64(keyConfig);
+      if (keys === null) throw new H5AccessError("KEY_CONFIG");
+    } else if (keyConfig instanceof Uint8Array) {
+      keys = keyConfig.slice();
+    } else if (keyConfig !== undefined) {
+      throw new H5AccessError("INVALID_ARGUMENT");
+    }
+    const client = new H5Client(PRIVATE, base, Math.floor(Math.min(timeoutMs, MAX_TIMEOUT_MS)), keys);
+    if (keys === undefined) await client.#fetchKeys();
+    else core("KEY_CONFIG", () => checkKeyConfig(keys));
+    return client;
+  }
+
+  /** `GET {gateway}/v1/keys`, checked and kept. */
+  async #fetchKeys() {
+    const res = await send(this.#gateway + "/v1/keys", "", KEYS, undefined, this.#timeoutMs);
+    const keys = classify(res, KEYS);
+    if (keys === null) throw new H5AccessError("KEY_CONFIG");
+    core("KEY_CONFIG", () => checkKeyConfig(keys));
+    this.#keys = keys;
+  }
+
+  /**
+   * Seals with `seal(keys)` (a wasm Pending), posts it on `channel` and returns the answer's
+   * body with the Pending that opens it. On the RFC 9458 §5.3 stale-key signal: one refresh of
+   * the key configuration and one retry in a new encapsulation (new enc, new request id).
+   */
+  async #post(channel, seal) {
+    for (let refreshed = false; ; refreshed = true) {
+      const pending = core("INVALID_ARGUMENT", () => seal(this.#keys));
+      let body;
+      try {
+        const res = await send(
+          this.#gateway + "/v1/" + channel,
+          media(channel, "req"),
+          media(channel, "res"),
+          pending.request(),
+          this.#timeoutMs,
+        );
+        body = classify(res, media(channel, "res"));
+      } finally {
+        if (body == null) pending.free();
+      }
+      if (body !== null) return [pending, body];
+      if (refreshed) throw new H5AccessError("KEY_CONFIG");
+      await this.#fetchKeys();
+    }
+  }
+
+  /**
+   * Exchanges the access token (AT) for a session on `options.product`: seals it to the
+   * gateway key, posts it to `/v1/exchange` and opens the answer. Never retried except once
+   * after a stale-key signal. Rejects with H5AccessError (AT_MISSING, AT_EXPIRED, AT_USED,
+   * AT_REJECTED, REPLAYED, CLOCK_SKEW, NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE,
+   * DECRYPT_FAILED, KEY_CONFIG, GATEWAY_ERROR, INVALID_ARGUMENT).
+   */
+  async exchange(accessToken, options) {
+    if (typeof accessToken !== "string" || accessToken === "") throw new H5AccessError("AT_MISSING");
+    const product = options !== null && typeof options === "object" ? options.product : undefined;
+    if (typeof product !== "string") throw new H5AccessError("INVALID_ARGUMENT");
+    const [pending, body] = await this.#post("exchange", (keys) =>
+      sealExchange(keys, accessToken, product, Date.now() / 1000),
+    );
+    const inner = core("BAD_RESPONSE", () => pending.openExchange(body));
+    let page;
+    try {
+      page = JSON.parse(inner.takePage());
+    } catch {
+      // Not JSON: refused below.
+    }
+    if (page === null || typeof page !== "object" || Array.isArray(page)) {
+      inner.free();
+      throw new H5AccessError("BAD_RESPONSE");
+    }
+    return new H5Session(PRIVATE, (channel, seal) => this.#post(channel, seal), inner, page);
+  }
+}
+
+/** A session opened by `H5Client.exchange`: the product page data and sealed service calls. */
+export class H5Session {
+  #post;
+  #inner;
+  #page;
+  #expiresAt;
+
+  constructor(token, post, inner, page) {
+    if (token !== PRIVATE) throw new TypeError("use H5Client.exchange");
+    this.#post = post;
+    this.#inner = inner;
+    this.#page = page;
+    this.#expiresAt = inner.exp * 1000;
+  }
+
+  /** The product page's rendering data, as `JSON.parse` gives it (the same object each time). */
+  get page() {
+    return this.#page;
+  }
+
+  /** When the session's VT expires: milliseconds since the Unix epoch, like `Date.now()`. */
+  get expiresAt() {
+    return this.#expiresAt;
+  }
+
+  /** Whether `close()` was called. */
+  get closed() {
+    return this.#inner === null;
+  }
+
+  /**
+   * Calls `service` with `body` (any JSON value; `undefined` is sent as `{}`), sealed and bound
+   * to this session; resolves to the service's decrypted JSON answer. Rejects with H5AccessError
+   * (SESSION_CLOSED, VT_EXPIRED, VT_REJECTED, REPLAYED, CLOCK_SKEW, SERVICE_ERROR, NETWORK,
+   * TIMEOUT, HTTP_STATUS, BAD_RESPONSE, DECRYPT_FAILED, KEY_CONFIG, GATEWAY_ERROR,
+   * INVALID_ARGUMENT).
+   */
+  async call(service, body) {
+    if (this.#inner === null) throw new H5AccessError("SESSION_CLOSED");
+    let text;
+    try {
+      text = body === undefined ? "{}" : JSON.stringify(body);
+    } catch {
+      // A BigInt or a cycle: refused below.
+    }
+    if (typeof service !== "string" || typeof text !== "string") {
+      throw new H5AccessError("INVALID_ARGUMENT");
+    }
+    const [pending, answer] = await this.#post("call", (keys) => {
+      if (this.#inner === null) throw "SESSION_CLOSED";
+      return this.#inner.sealCall(keys, service, text, Date.now() / 1000);
+    });
+    if (this.#inner === null) {
+      pending.free();
+      throw new H5AccessError("SESSION_CLOSED");
+    }
+    const json = core("BAD_RESPONSE", () => pending.openCall(answer));
+    try {
+      return JSON.parse(json);
+    } catch {
+      throw new H5AccessError("BAD_RESPONSE");
+    }
+  }
+
+  /**
+   * Zeroizes the session secret and the VT (in the wasm). Later calls reject with
+   * SESSION_CLOSED; a call in flight rejects with SESSION_CLOSED instead of resolving. Idempotent.
+   */
+  close() {
+    if (this.#inner !== null) {
+      this.#inner.free();
+      this.#inner = null;
+    }
+  }
+
+  /** Same as `close()`. */
+  free() {
+    this.close();
+  }
+}
+
+if (typeof Symbol.dispose === "symbol") H5Session.prototype[Symbol.dispose] = H5Session.prototype.close;

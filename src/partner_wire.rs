@@ -179,7 +179,12 @@ pub(crate) fn format_auth(partner: &str, ts: u64, nonce: &str, sig: &[u8; 32]) -
 /// once. `None` on anything else.
 pub(crate) fn parse_auth(value: &str) -> Option<AuthHeader<'_>> {
     use base64::Engine as _;
-    let rest = value.strip_prefix(AUTH_SCHEME)?.strip_prefix(' ')?;
+    // RFC 9110 §11.1: the scheme name is case-insensitive; one or more spaces follow it.
+    let (scheme, rest) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case(AUTH_SCHEME) {
+        return None;
+    }
+    let rest = rest.trim_start_matches(' ');
     let (mut partner, mut ts, mut nonce, mut sig) = (None, None, None, None);
     for part in rest.split(',') {
         let (k, v) = part.trim().split_once('=')?;
@@ -200,7 +205,13 @@ pub(crate) fn parse_auth(value: &str) -> Option<AuthHeader<'_>> {
         return None;
     }
     let ts_str = ts?;
-    if ts_str.is_empty() || ts_str.len() > 20 || !ts_str.bytes().all(|b| b.is_ascii_digit()) {
+    // Canonical decimal only: the signature covers the normalised value, so "0042" (which
+    // parses as 42) would be a second spelling of a signed request.
+    if ts_str.is_empty()
+        || ts_str.len() > 20
+        || !ts_str.bytes().all(|b| b.is_ascii_digit())
+        || (ts_str.len() > 1 && ts_str.starts_with('0'))
+    {
         return None;
     }
     let ts = ts_str.parse().ok()?;
@@ -234,6 +245,17 @@ mod tests {
         assert!(parse_auth(&format!("{h}, ts=1")).is_none());
         assert!(parse_auth("Bearer x").is_none());
         assert!(parse_auth(&h.replace("abcdefghijklmnop", "short")).is_none());
+        // ts in canonical decimal only.
+        assert!(parse_auth(&h.replace("ts=42", "ts=042")).is_none());
+        assert!(parse_auth(&h.replace("ts=42", "ts=00")).is_none());
+        assert!(parse_auth(&h.replace("ts=42", "ts=+42")).is_none());
+        assert_eq!(parse_auth(&h.replace("ts=42", "ts=0")).unwrap().ts, 0);
+        // The scheme is case-insensitive (RFC 9110 §11.1).
+        let lower = h.replace(AUTH_SCHEME, "h5-hmac-sha256");
+        assert_eq!(parse_auth(&lower).unwrap().ts, 42);
+        assert!(parse_auth(&h.replace("H5-HMAC-SHA256 ", "H5-HMAC-SHA256  ")).is_some());
+        assert!(parse_auth(&h.replace("H5-HMAC-SHA256 ", "H5-HMAC-SHA256")).is_none());
+        assert!(parse_auth(&h.replace("H5-HMAC-SHA256", "H5-HMAC-SHA2567")).is_none());
     }
 
     #[test]

@@ -154,20 +154,26 @@ fn vt_expiry_and_call_clock_skew() {
 fn ticket_key_rotation_keeps_the_previous_key() {
     let gw = gateway_with(None);
     let t = at(&gw, T0 + 300);
-    gw.rotate_ticket_key(TicketKey::from_bytes(2, &[3; 32]));
+    gw.rotate_ticket_key(TicketKey::from_bytes(2, &[3; 32]))
+        .unwrap();
     assert!(matches!(
         exchange(&gw, &t, 1, T0, T0).0,
         ExchangeResponse::Issued { .. }
     ));
     let t = at(&gw, T0 + 300);
-    gw.rotate_ticket_key(TicketKey::from_bytes(3, &[4; 32]));
-    gw.rotate_ticket_key(TicketKey::from_bytes(4, &[5; 32]));
+    gw.rotate_ticket_key(TicketKey::from_bytes(3, &[4; 32]))
+        .unwrap();
+    gw.rotate_ticket_key(TicketKey::from_bytes(4, &[5; 32]))
+        .unwrap();
     assert_eq!(code(&exchange(&gw, &t, 2, T0, T0).0), codes::AT_INVALID);
 }
 
 struct Broken;
 impl ReplayStore for Broken {
     fn insert_if_absent(&self, _: &[u8], _: u64, _: u64) -> Result<bool, StoreError> {
+        Err(StoreError::Unavailable)
+    }
+    fn increment(&self, _: &[u8], _: u64, _: u64) -> Result<u64, StoreError> {
         Err(StoreError::Unavailable)
     }
 }
@@ -279,6 +285,7 @@ fn pre_decapsulation_error_table() {
             ("DECRYPT_FAILED", 400),
             ("KEY_UNKNOWN", 422),
             ("TOO_LARGE", 413),
+            ("BAD_BODY", 400),
             ("UNSUPPORTED_MEDIA_TYPE", 415),
             ("PARTNER_AUTH_MALFORMED", 401),
             ("PARTNER_UNKNOWN", 401),
@@ -326,4 +333,330 @@ fn secrets_do_not_show_in_debug() {
         assert!(!s.contains("partner-secret"), "{s}");
         assert!(!s.contains("[2, 2"), "{s}");
     }
+}
+
+/// Finding 1: a request whose `client_time` is at the far edge of the window (`T + 300` sent at
+/// `T`) is still acceptable by the window at `T + 600`; its request id must still be remembered.
+#[test]
+fn replay_at_the_window_edge_is_refused() {
+    let gw = gateway_with(None);
+    let t = at(&gw, T0 + 300);
+    let (resp, secret) = exchange(&gw, &t, 1, T0, T0);
+    let ExchangeResponse::Issued { issued_token, .. } = resp else {
+        panic!("not issued")
+    };
+    let cfg = h5_access::protocol::KeyConfig::decode_list(&gw.key_config_list())
+        .unwrap()
+        .remove(0);
+    let pt = CallRequest {
+        request_id: rid(9),
+        client_time: T0 + 300,
+        issued_token,
+        service: "echo".into(),
+        body: "{}".into(),
+    }
+    .encode(&secret)
+    .unwrap();
+    let (req, ctx) = encapsulate_request(&cfg, Channel::Call, &pt).unwrap();
+    let send = |now| {
+        CallResponse::decode(
+            &ctx.open_response(&gw.handle_call(&req, now).unwrap().body)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    assert!(matches!(send(T0), CallResponse::Ok { .. }));
+    for now in [T0 + 599, T0 + 600] {
+        assert_eq!(
+            send(now),
+            CallResponse::Refused {
+                code: codes::REPLAYED.into()
+            },
+            "now = T0 + {}",
+            now - T0
+        );
+    }
+    assert_eq!(
+        send(T0 + 601),
+        CallResponse::Refused {
+            code: codes::CLOCK_SKEW.into()
+        }
+    );
+
+    // An exchange with a long-lived AT: REPLAYED, not merely saved by AT_USED.
+    let long = at(&gw, T0 + 10_000);
+    let pt = ExchangeRequest {
+        request_id: rid(10),
+        client_time: T0 + 300,
+        product: "prod-a".into(),
+        subject_token: long,
+    }
+    .encode()
+    .unwrap();
+    let (req, ctx) = encapsulate_request(&cfg, Channel::Exchange, &pt).unwrap();
+    let send = |now| {
+        ExchangeResponse::decode(
+            &ctx.open_response(&gw.handle_exchange(&req, now).unwrap().body)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    assert!(matches!(send(T0), ExchangeResponse::Issued { .. }));
+    assert_eq!(code(&send(T0 + 600)), codes::REPLAYED);
+
+    // A partner nonce signed with ts = T0 + 300.
+    let body = PartnerCredentials::access_token_request_body("u", &["prod-a"]);
+    let auth = PartnerCredentials::new("p1", SECRET.to_vec())
+        .sign(
+            "POST",
+            ACCESS_TOKEN_PATH,
+            body.as_bytes(),
+            T0 + 300,
+            "nonce-edge-0123456789",
+        )
+        .unwrap();
+    let req = PartnerRequest {
+        method: "POST",
+        path: ACCESS_TOKEN_PATH,
+        authorization: Some(&auth),
+        body: body.as_bytes(),
+    };
+    assert!(gw.issue_access_token(&req, T0).is_ok());
+    for now in [T0 + 599, T0 + 600] {
+        assert_eq!(
+            gw.issue_access_token(&req, now).unwrap_err(),
+            PreDecapError::PartnerNonceReused
+        );
+    }
+    assert_eq!(
+        gw.issue_access_token(&req, T0 + 601).unwrap_err(),
+        PreDecapError::PartnerTimestamp
+    );
+}
+
+/// Finding 2: one session cannot fill the replay store; over its per-minute budget a call is
+/// refused with RATE_LIMITED and stores nothing.
+#[test]
+fn per_vt_call_budget() {
+    let store = Arc::new(h5_access::gateway::MemoryStore::with_capacity(1_000));
+    let gw = Gateway::builder(
+        KeyPair::derive(1, &[1; 32]),
+        TicketKey::from_bytes(1, &[2; 32]),
+    )
+    .config(GatewayConfig::default().with_calls_per_minute(5))
+    .partner(Partner::new("p1", SECRET.to_vec(), ["prod-a"]).unwrap())
+    .product("prod-a", r#"{"title":"A"}"#)
+    .service(
+        "echo",
+        |_: &h5_access::gateway::CallContext<'_>, body: &str| Ok(body.to_owned()),
+    )
+    .store(store.clone())
+    .build()
+    .unwrap();
+    assert_eq!(GatewayConfig::default().calls_per_minute, 120);
+    let t = at(&gw, T0 + 300);
+    let (resp, secret) = exchange(&gw, &t, 1, T0, T0);
+    let ExchangeResponse::Issued { issued_token, .. } = resp else {
+        panic!("not issued")
+    };
+    for n in 0..5 {
+        assert!(matches!(
+            call(&gw, &issued_token, &secret, 10 + n, T0 + 1, T0 + 1),
+            CallResponse::Ok { .. }
+        ));
+    }
+    let before = store.len();
+    for n in 0..50 {
+        assert_eq!(
+            call(&gw, &issued_token, &secret, 20 + n, T0 + 2, T0 + 2),
+            CallResponse::Refused {
+                code: codes::RATE_LIMITED.into()
+            }
+        );
+    }
+    assert_eq!(store.len(), before, "refused calls store nothing");
+    // Another session is not affected.
+    let t2 = at(&gw, T0 + 300);
+    let (resp, secret2) = exchange(&gw, &t2, 2, T0 + 2, T0 + 2);
+    let ExchangeResponse::Issued {
+        issued_token: vt2, ..
+    } = resp
+    else {
+        panic!("not issued")
+    };
+    assert!(matches!(
+        call(&gw, &vt2, &secret2, 80, T0 + 2, T0 + 2),
+        CallResponse::Ok { .. }
+    ));
+    // The budget's window is one minute from the first call (T0 + 1).
+    assert!(matches!(
+        call(&gw, &issued_token, &secret, 90, T0 + 61, T0 + 61),
+        CallResponse::Ok { .. }
+    ));
+}
+
+/// Finding 5: rotating to the current ticket key id is refused and changes nothing; a builder
+/// with a duplicate previous ticket key id does not build.
+#[test]
+fn ticket_key_rotation_refuses_a_duplicate_id() {
+    let gw = gateway_with(None);
+    let t = at(&gw, T0 + 300);
+    assert_eq!(
+        gw.rotate_ticket_key(TicketKey::from_bytes(1, &[9; 32])),
+        Err(h5_access::gateway::ConfigError::DuplicateTicketKeyId(1))
+    );
+    assert!(matches!(
+        exchange(&gw, &t, 1, T0, T0).0,
+        ExchangeResponse::Issued { .. }
+    ));
+    let err = Gateway::builder(
+        KeyPair::derive(1, &[1; 32]),
+        TicketKey::from_bytes(4, &[2; 32]),
+    )
+    .previous_ticket_key(TicketKey::from_bytes(4, &[3; 32]))
+    .build()
+    .unwrap_err();
+    assert_eq!(
+        err,
+        h5_access::gateway::ConfigError::DuplicateTicketKeyId(4)
+    );
+}
+
+/// Finding 6: Debug of plaintext-carrying types prints lengths and non-secret fields only.
+#[test]
+fn plaintext_does_not_show_in_debug() {
+    let call = CallRequest {
+        request_id: [0xEE; 16],
+        client_time: 5,
+        issued_token: Token::new("SECRETVT").unwrap(),
+        service: "echo".into(),
+        body: r#"{"pin":"1234"}"#.into(),
+    };
+    let issued = ExchangeResponse::Issued {
+        issued_token: Token::new("SECRETVT").unwrap(),
+        exp: 77,
+        page: r#"{"balance":"99887766"}"#.into(),
+    };
+    let ok = CallResponse::Ok {
+        body: r#"{"pin":"1234"}"#.into(),
+    };
+    let auth = "H5-HMAC-SHA256 partner=p1, ts=1, nonce=nonce-0123456789ab, sig=SIGSIGSIG";
+    let req = PartnerRequest {
+        method: "POST",
+        path: ACCESS_TOKEN_PATH,
+        authorization: Some(auth),
+        body: br#"{"subject":"alice@example.com"}"#,
+    };
+    let claims = h5_access::gateway::AccessClaims {
+        id: [0xEE; 16],
+        iat: 1,
+        exp: 301,
+        partner: "p1".into(),
+        subject: "alice@example.com".into(),
+        products: vec!["prod-a".into()],
+    };
+    let dbg = [
+        format!("{call:?}"),
+        format!("{issued:?}"),
+        format!("{ok:?}"),
+        format!("{req:?}"),
+        format!("{claims:?}"),
+    ];
+    for d in &dbg {
+        for secret in [
+            "1234",
+            "SECRETVT",
+            "99887766",
+            "SIGSIG",
+            "nonce-0123",
+            "alice",
+            "238, 238",
+            "EE",
+        ] {
+            assert!(!d.contains(secret), "{secret} in {d}");
+        }
+    }
+    // The non-secret fields are still there.
+    assert!(
+        dbg[0].contains("echo") && dbg[0].contains("body_len: 14"),
+        "{}",
+        dbg[0]
+    );
+    assert!(dbg[1].contains("exp: 77"), "{}", dbg[1]);
+    assert!(dbg[3].contains(ACCESS_TOKEN_PATH), "{}", dbg[3]);
+    assert!(
+        dbg[4].contains("prod-a") && dbg[4].contains("exp: 301"),
+        "{}",
+        dbg[4]
+    );
+    let refused = CallResponse::Refused {
+        code: codes::REPLAYED.into(),
+    };
+    assert!(format!("{refused:?}").contains("REPLAYED"));
+}
+
+fn signed_request_result(
+    gw: &Gateway,
+    body: &str,
+    nonce: &str,
+    edit: impl Fn(String) -> String,
+) -> Result<Vec<u8>, PreDecapError> {
+    let auth = PartnerCredentials::new("p1", SECRET.to_vec())
+        .sign("POST", ACCESS_TOKEN_PATH, body.as_bytes(), T0, nonce)
+        .unwrap();
+    let auth = edit(auth);
+    gw.issue_access_token(
+        &PartnerRequest {
+            method: "POST",
+            path: ACCESS_TOKEN_PATH,
+            authorization: Some(&auth),
+            body: body.as_bytes(),
+        },
+        T0,
+    )
+}
+
+/// Finding 7: a partner body must be a JSON object; serde's derive would take an array.
+#[test]
+fn partner_body_must_be_a_json_object() {
+    let gw = gateway_with(None);
+    for (i, body) in [
+        r#"["user",["prod-a"]]"#,
+        r#" ["user",["prod-a"]]"#,
+        "null",
+        "7",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        assert_eq!(
+            signed_request_result(&gw, body, &format!("nonce-array-{i:08}"), |a| a).unwrap_err(),
+            PreDecapError::PartnerBadRequest,
+            "{body}"
+        );
+    }
+    // Duplicate keys are still refused; whitespace before the object is fine.
+    let dup = r#"{"subject":"u","subject":"v","products":["prod-a"]}"#;
+    assert_eq!(
+        signed_request_result(&gw, dup, "nonce-dup-000000000", |a| a).unwrap_err(),
+        PreDecapError::PartnerBadRequest
+    );
+    let ok = "\n {\"subject\":\"u\",\"products\":[\"prod-a\"]}";
+    assert!(signed_request_result(&gw, ok, "nonce-ok-0000000000", |a| a).is_ok());
+}
+
+/// Finding 8: `ts` with leading zeros is refused (the signature covers the canonical value);
+/// the scheme name is case-insensitive.
+#[test]
+fn partner_ts_is_canonical_and_scheme_case_insensitive() {
+    let gw = gateway_with(None);
+    let body = PartnerCredentials::access_token_request_body("u", &["prod-a"]);
+    let zeros = signed_request_result(&gw, &body, "nonce-zeros-0000000", |a| {
+        a.replace(&format!("ts={T0}"), &format!("ts=000{T0}"))
+    });
+    assert_eq!(zeros.unwrap_err(), PreDecapError::PartnerAuthMalformed);
+    let lower = signed_request_result(&gw, &body, "nonce-lower-0000000", |a| {
+        a.replace("H5-HMAC-SHA256", "h5-hmac-sha256")
+    });
+    assert!(lower.is_ok(), "{lower:?}");
 }

@@ -1,108 +1,170 @@
-//! The SDK's pure logic under Node.js (`wasm-pack test --node -- --test sdk_node`): answer
-//! classification, key configuration input, the gateway-code mapping, and the error values JS
-//! sees (including rejections that are not Error objects). No network.
+//! The SDK's wasm core under Node.js (`wasm-pack test --node -- --test sdk_node`): sealing and
+//! opening against an in-process gateway end (the protocol core's decapsulation), the values it
+//! throws, key configuration input, and the gateway-code mapping. No network: the HTTP flow is
+//! JavaScript's and is tested by tests/js/node.test.mjs and tests/browser/.
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use h5_access::protocol::{codes, KeyConfig, KeyPair};
-use h5_access::sdk::client::{decode_base64, first_config};
-use h5_access::sdk::error::from_js;
-use h5_access::sdk::http::{classify, media_type_is, Answer, STALE_KEY_PROBLEM};
-use h5_access::sdk::{ErrorCode, SdkError};
-use js_sys::Reflect;
-use wasm_bindgen::{JsCast, JsValue};
+use h5_access::protocol::{
+    codes, decapsulate_request, CallRequest, CallResponse, Channel, ExchangeRequest,
+    ExchangeResponse, KeyConfig, KeyPair, ServerContext, Token,
+};
+use h5_access::sdk::{check_key_config, first_config, seal_exchange, ErrorCode, Pending, SdkError};
+use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
-const RES: &str = "application/vnd.h5-access.exchange-res";
+const NOW: f64 = 1_790_000_000.5;
 
-fn field(v: &JsValue, k: &str) -> JsValue {
-    Reflect::get(v, &JsValue::from_str(k)).unwrap()
+fn gateway_key() -> KeyPair {
+    KeyPair::derive(7, b"sdk node suite gateway key material......")
 }
 
-#[wasm_bindgen_test]
-fn ok_answer_needs_the_media_type() {
-    assert_eq!(
-        classify(200, RES, vec![1, 2], RES),
-        Ok(Answer::Body(vec![1, 2]))
-    );
-    assert_eq!(
-        classify(
-            200,
-            "Application/VND.h5-access.exchange-res; x=1",
-            vec![],
-            RES
-        ),
-        Ok(Answer::Body(vec![]))
-    );
-    // A captive portal's 200 HTML page.
-    let e = classify(200, "text/html", b"<html>".to_vec(), RES).unwrap_err();
-    assert_eq!(e.code, ErrorCode::BadResponse);
+fn keys() -> Vec<u8> {
+    KeyConfig::encode_list(&[gateway_key().config().clone()])
 }
 
-#[wasm_bindgen_test]
-fn html_and_empty_error_bodies_are_http_status() {
-    for (status, ct, body) in [
-        (
-            502u16,
-            "text/html",
-            b"<html><body>Bad Gateway</body></html>".to_vec(),
-        ),
-        (500, "", Vec::new()),
-        (404, "application/problem+json", b"not json at all".to_vec()),
-        (503, "application/problem+json", b"[1,2]".to_vec()),
-        (422, "text/html", b"<html>".to_vec()),
-    ] {
-        let e = classify(status, ct, body, RES).unwrap_err();
-        assert_eq!(e.code, ErrorCode::HttpStatus);
-        assert_eq!(e.status, status);
-        assert_eq!(e.gateway_code, None);
+fn thrown(r: Result<impl Sized, JsValue>) -> String {
+    match r {
+        Ok(_) => panic!("expected a thrown code"),
+        Err(e) => e.as_string().expect("the core throws strings"),
     }
 }
 
-#[wasm_bindgen_test]
-fn problem_code_is_kept_only_if_it_looks_like_a_code() {
-    let body = br#"{"type":"about:blank","title":"x","status":400,"code":"MALFORMED"}"#.to_vec();
-    let e = classify(400, "application/problem+json", body, RES).unwrap_err();
-    assert_eq!(
-        (e.status, e.gateway_code.as_deref()),
-        (400, Some("MALFORMED"))
-    );
-    let body = br#"{"code":"<script>alert(1)</script>"}"#.to_vec();
-    let e = classify(400, "application/problem+json", body, RES).unwrap_err();
-    assert_eq!(e.gateway_code, None);
+/// The gateway's half of an exchange: decapsulate, check, answer `response`.
+fn gateway_exchange(p: &Pending) -> (ExchangeRequest, ServerContext) {
+    let (plain, ctx) =
+        decapsulate_request(&[gateway_key()], Channel::Exchange, &p.request()).unwrap();
+    (ExchangeRequest::decode(&plain).unwrap(), ctx)
+}
+
+fn issued(ctx: &ServerContext, page: &str) -> Vec<u8> {
+    let r = ExchangeResponse::Issued {
+        issued_token: Token::new(b"VT.issued".to_vec()).unwrap(),
+        exp: 1_790_000_900,
+        page: page.to_owned(),
+    };
+    ctx.seal_response(&r.encode().unwrap()).unwrap()
 }
 
 #[wasm_bindgen_test]
-fn stale_key_signal_is_422_with_the_ohttp_key_problem_type() {
-    let mut body = String::from(r#"{"type":""#);
-    body.push_str(STALE_KEY_PROBLEM);
-    body.push_str(r#"","status":422}"#);
+fn exchange_and_call_round_trip() {
+    let p = seal_exchange(&keys(), "AT.abc".into(), "wealth-01".into(), NOW).unwrap();
+    let request = p.request();
     assert_eq!(
-        classify(
-            422,
-            "application/problem+json",
-            body.clone().into_bytes(),
-            RES
-        ),
-        Ok(Answer::StaleKey)
+        &request[..7],
+        &[7, 0x00, 0x20, 0x00, 0x01, 0x00, 0x03],
+        "hdr"
     );
-    // Another status or problem type is not the signal: no retry.
-    assert!(classify(400, "application/problem+json", body.into_bytes(), RES).is_err());
-    let other = br#"{"type":"about:blank","status":422}"#.to_vec();
-    assert!(classify(422, "application/problem+json", other, RES).is_err());
+    let (req, ctx) = gateway_exchange(&p);
+    assert_eq!(req.subject_token.as_bytes(), b"AT.abc");
+    assert_eq!(req.product, "wealth-01");
+    assert_eq!(req.client_time, 1_790_000_000, "seconds, fraction dropped");
+    let mut session = p.open_exchange(&issued(&ctx, r#"{"title":"T"}"#)).unwrap();
+    assert_eq!(session.exp(), 1_790_000_900.0);
+    assert_eq!(session.take_page(), r#"{"title":"T"}"#);
+    assert_eq!(session.take_page(), "", "taken once");
+
+    // A call: carries the VT, bound to the exchange's session secret.
+    let call = session
+        .seal_call(&keys(), "quote".into(), r#"{"a":1}"#.into(), NOW)
+        .unwrap();
+    let (plain, cctx) =
+        decapsulate_request(&[gateway_key()], Channel::Call, &call.request()).unwrap();
+    let (creq, binder) = CallRequest::decode(&plain).unwrap();
+    assert_eq!(creq.issued_token.as_bytes(), b"VT.issued");
+    assert_eq!(
+        (creq.service.as_str(), creq.body.as_str()),
+        ("quote", r#"{"a":1}"#)
+    );
+    assert!(creq.verify_binder(ctx.session_secret(), &binder), "bound");
+    let answer = CallResponse::Ok {
+        body: r#"{"ok":true}"#.into(),
+    };
+    let sealed = cctx.seal_response(&answer.encode().unwrap()).unwrap();
+    assert_eq!(call.open_call(&sealed).unwrap(), r#"{"ok":true}"#);
+
+    // Each request is a new encapsulation with a new request id.
+    let a = session
+        .seal_call(&keys(), "echo".into(), "1".into(), NOW)
+        .unwrap();
+    let b = session
+        .seal_call(&keys(), "echo".into(), "1".into(), NOW)
+        .unwrap();
+    assert_ne!(a.request()[7..39], b.request()[7..39], "fresh enc");
 }
 
 #[wasm_bindgen_test]
-fn media_type_comparison() {
-    assert!(media_type_is(
-        " application/ohttp-keys ; q=1",
-        "application/ohttp-keys"
-    ));
-    assert!(!media_type_is(
-        "application/ohttp-keys2",
-        "application/ohttp-keys"
-    ));
-    assert!(!media_type_is("", "application/ohttp-keys"));
+fn tampered_or_truncated_answers() {
+    let p = seal_exchange(&keys(), "AT.abc".into(), "wealth-01".into(), NOW).unwrap();
+    let (_, ctx) = gateway_exchange(&p);
+    let mut answer = issued(&ctx, "{}");
+    *answer.last_mut().unwrap() ^= 1;
+    assert_eq!(thrown(p.open_exchange(&answer)), "DECRYPT_FAILED");
+
+    let p = seal_exchange(&keys(), "AT.abc".into(), "wealth-01".into(), NOW).unwrap();
+    assert_eq!(thrown(p.open_exchange(&[0u8; 47])), "BAD_RESPONSE");
+    // An answer for another request does not open.
+    let p2 = seal_exchange(&keys(), "AT.abc".into(), "wealth-01".into(), NOW).unwrap();
+    let (_, ctx2) = gateway_exchange(&p2);
+    let p3 = seal_exchange(&keys(), "AT.abc".into(), "wealth-01".into(), NOW).unwrap();
+    assert_eq!(
+        thrown(p3.open_exchange(&issued(&ctx2, "{}"))),
+        "DECRYPT_FAILED"
+    );
+    // A plaintext that does not decode.
+    let p = seal_exchange(&keys(), "AT.abc".into(), "wealth-01".into(), NOW).unwrap();
+    let (_, ctx) = gateway_exchange(&p);
+    assert_eq!(
+        thrown(p.open_exchange(&ctx.seal_response(&[1, 9]).unwrap())),
+        "BAD_RESPONSE"
+    );
+}
+
+#[wasm_bindgen_test]
+fn refusals_throw_the_code_and_the_gateway_code() {
+    let p = seal_exchange(&keys(), "AT.abc".into(), "card-03".into(), NOW).unwrap();
+    let (_, ctx) = gateway_exchange(&p);
+    let refused = ExchangeResponse::Refused {
+        code: codes::PRODUCT_NOT_ALLOWED.into(),
+    };
+    let sealed = ctx.seal_response(&refused.encode().unwrap()).unwrap();
+    assert_eq!(
+        thrown(p.open_exchange(&sealed)),
+        "AT_REJECTED PRODUCT_NOT_ALLOWED"
+    );
+}
+
+#[wasm_bindgen_test]
+fn bad_inputs_throw_their_codes() {
+    let k = keys();
+    assert_eq!(
+        thrown(seal_exchange(
+            &k,
+            "AT with space".into(),
+            "wealth-01".into(),
+            NOW
+        )),
+        "AT_REJECTED"
+    );
+    assert_eq!(
+        thrown(seal_exchange(&k, "A".repeat(2049), "wealth-01".into(), NOW)),
+        "AT_REJECTED"
+    );
+    assert_eq!(
+        thrown(seal_exchange(&k, "AT.x".into(), "bad product!".into(), NOW)),
+        "INVALID_ARGUMENT"
+    );
+    assert_eq!(
+        thrown(seal_exchange(
+            &[0, 9, 1],
+            "AT.x".into(),
+            "wealth-01".into(),
+            NOW
+        )),
+        "KEY_CONFIG"
+    );
+    assert_eq!(thrown(check_key_config(&[])), "KEY_CONFIG");
+    assert!(check_key_config(&k).is_ok());
 }
 
 #[wasm_bindgen_test]
@@ -121,16 +183,6 @@ fn key_config_input() {
 }
 
 #[wasm_bindgen_test]
-fn base64_both_alphabets() {
-    assert_eq!(decode_base64("+/8=").unwrap(), vec![0xfb, 0xff]);
-    assert_eq!(decode_base64("-_8").unwrap(), vec![0xfb, 0xff]);
-    assert_eq!(decode_base64("aGk=").unwrap(), b"hi".to_vec());
-    assert_eq!(decode_base64("").unwrap(), Vec::<u8>::new());
-    assert!(decode_base64("a").is_none());
-    assert!(decode_base64("aG k").is_none());
-}
-
-#[wasm_bindgen_test]
 fn every_gateway_code_maps() {
     let expect = |c: &str| match c {
         codes::AT_INVALID | codes::PRODUCT_NOT_ALLOWED | codes::PRODUCT_UNKNOWN => {
@@ -143,23 +195,32 @@ fn every_gateway_code_maps() {
         codes::REPLAYED => ErrorCode::Replayed,
         codes::CLOCK_SKEW => ErrorCode::ClockSkew,
         codes::SERVICE_UNKNOWN | codes::SERVICE_REJECTED => ErrorCode::ServiceError,
-        codes::MALFORMED | codes::UNSUPPORTED_VERSION | codes::INTERNAL => ErrorCode::GatewayError,
+        codes::MALFORMED | codes::UNSUPPORTED_VERSION | codes::INTERNAL | codes::RATE_LIMITED => {
+            ErrorCode::GatewayError
+        }
         other => panic!("gateway code {other} has no expected SDK code in this test"),
     };
     for &c in codes::ALL {
         let e = SdkError::from_gateway_code(c);
         assert_eq!(e.code, expect(c), "{c}");
         assert_eq!(e.gateway_code.as_deref(), Some(c));
+        let mut s = String::from(expect(c).as_str());
+        s.push(' ');
+        s.push_str(c);
+        assert_eq!(e.to_thrown(), s);
     }
     // A code from a newer gateway is still an error, with its code visible.
     let e = SdkError::from_gateway_code("SOMETHING_NEW");
     assert_eq!(e.code, ErrorCode::GatewayError);
-    assert_eq!(e.gateway_code.as_deref(), Some("SOMETHING_NEW"));
+    assert_eq!(e.to_thrown(), "GATEWAY_ERROR SOMETHING_NEW");
+    // Arbitrary text is never passed on.
+    let e = SdkError::from_gateway_code("<script>");
+    assert_eq!(e.to_thrown(), "GATEWAY_ERROR");
 }
 
 #[wasm_bindgen_test]
-fn every_code_is_in_the_js_runtime_the_types_and_the_readme() {
-    let runtime = include_str!("../js/runtime.js");
+fn every_code_is_in_the_js_the_types_and_the_readme() {
+    let js = include_str!("../js/index.js");
     let types = include_str!("../js/index.d.ts");
     let readme = include_str!("../README.md");
     for c in ErrorCode::ALL {
@@ -167,7 +228,7 @@ fn every_code_is_in_the_js_runtime_the_types_and_the_readme() {
         let mut key = String::from("  ");
         key.push_str(s);
         key.push(':');
-        assert!(runtime.contains(&key), "{s} in js/runtime.js MESSAGES");
+        assert!(js.contains(&key), "{s} in js/index.js MESSAGES");
         let mut lit = String::from("\"");
         lit.push_str(s);
         lit.push('"');
@@ -177,50 +238,4 @@ fn every_code_is_in_the_js_runtime_the_types_and_the_readme() {
         row.push('`');
         assert!(readme.contains(&row), "{s} in the README's error table");
     }
-}
-
-#[wasm_bindgen_test]
-fn errors_reach_js_as_h5_access_error() {
-    for &c in ErrorCode::ALL {
-        let v = JsValue::from(SdkError::new(c));
-        assert!(v.is_instance_of::<js_sys::Error>());
-        assert_eq!(
-            field(&v, "name").as_string().as_deref(),
-            Some("H5AccessError")
-        );
-        assert_eq!(field(&v, "code").as_string().as_deref(), Some(c.as_str()));
-        assert!(field(&v, "status").is_undefined());
-        assert!(field(&v, "gatewayCode").is_undefined());
-        let msg = field(&v, "message").as_string().unwrap();
-        assert!(!msg.is_empty());
-    }
-    let v = JsValue::from(SdkError {
-        code: ErrorCode::HttpStatus,
-        status: 503,
-        gateway_code: Some("INTERNAL".into()),
-    });
-    assert_eq!(field(&v, "status").as_f64(), Some(503.0));
-    assert_eq!(
-        field(&v, "gatewayCode").as_string().as_deref(),
-        Some("INTERNAL")
-    );
-}
-
-#[wasm_bindgen_test]
-fn rejections_that_are_not_errors_are_mapped() {
-    for thrown in [
-        JsValue::UNDEFINED,
-        JsValue::NULL,
-        JsValue::from_str("boom"),
-        JsValue::from_f64(42.0),
-        js_sys::Object::new().into(),
-        js_sys::Error::new("plain").into(),
-    ] {
-        let v = from_js(thrown, ErrorCode::Network);
-        assert_eq!(field(&v, "code").as_string().as_deref(), Some("NETWORK"));
-    }
-    // An H5AccessError passes through unchanged.
-    let original = JsValue::from(SdkError::new(ErrorCode::Timeout));
-    let v = from_js(original.clone(), ErrorCode::Network);
-    assert!(js_sys::Object::is(&v, &original));
 }

@@ -55,6 +55,9 @@ pre_decap_errors! {
     KeyUnknown => (422, "KEY_UNKNOWN", "unknown key id"),
     /// The request body is larger than the gateway accepts.
     TooLarge => (413, "TOO_LARGE", "request body too large"),
+    /// The HTTP layer could not read the request body (bad chunked encoding, connection
+    /// closed before the declared length): not a size problem.
+    BadBody => (400, "BAD_BODY", "request body could not be read"),
     /// The request's `Content-Type` is not the endpoint's media type.
     UnsupportedMediaType => (415, "UNSUPPORTED_MEDIA_TYPE", "unsupported media type"),
     /// The partner request has no, or an unparsable, `Authorization` header.
@@ -136,6 +139,9 @@ pub enum ConfigError {
     BadServiceName(String),
     /// The current and previous HPKE keys share a key id.
     DuplicateKeyId(u8),
+    /// The current and previous ticket keys share a key id (tokens name their ticket key by
+    /// id, so a duplicate would make every outstanding AT and VT unreadable).
+    DuplicateTicketKeyId(u8),
 }
 
 impl fmt::Display for ConfigError {
@@ -149,6 +155,7 @@ impl fmt::Display for ConfigError {
             }
             ConfigError::BadServiceName(s) => write!(f, "bad service name {s:?}"),
             ConfigError::DuplicateKeyId(id) => write!(f, "duplicate HPKE key id {id}"),
+            ConfigError::DuplicateTicketKeyId(id) => write!(f, "duplicate ticket key id {id}"),
         }
     }
 }

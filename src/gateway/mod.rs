@@ -38,6 +38,8 @@ pub use tokens::{
 
 /// Largest request body the gateway accepts on any endpoint: 64 KiB.
 pub const MAX_REQUEST_LEN: usize = 64 * 1024;
+/// The window of the per-VT call budget, in seconds.
+const CALL_BUDGET_WINDOW: u64 = 60;
 /// Path the partner signs for an access-token request.
 pub const ACCESS_TOKEN_PATH: &str = "/v1/partner/access-token";
 /// `Content-Type` of the key configuration list (RFC 9458 §3.2).
@@ -58,9 +60,14 @@ pub struct GatewayConfig {
     /// Clock skew allowed on AT and VT `exp` (default 30 s).
     pub clock_skew: u64,
     /// Half-width of the window around the gateway's clock in which a request's
-    /// `client_time`, or a partner request's `ts`, must fall (default 300 s). Request ids and
-    /// partner nonces are remembered for twice this.
+    /// `client_time`, or a partner request's `ts`, must fall (default 300 s):
+    /// `|t − now| ≤ request_window` is accepted. Request ids and partner nonces are remembered
+    /// for `2 × request_window + 1` seconds, so no replay outlives its entry.
     pub request_window: u64,
+    /// Most service calls one VT may make per minute (default 120). Further calls in the same
+    /// minute are refused with `RATE_LIMITED` before their request id is stored, which bounds
+    /// what one session can put in the state store (docs/PROTOCOL.md §11).
+    pub calls_per_minute: u64,
 }
 
 impl Default for GatewayConfig {
@@ -70,6 +77,7 @@ impl Default for GatewayConfig {
             vt_ttl: 900,
             clock_skew: 30,
             request_window: 300,
+            calls_per_minute: 120,
         }
     }
 }
@@ -93,6 +101,11 @@ impl GatewayConfig {
     /// Sets the request window, in seconds.
     pub fn with_request_window(mut self, seconds: u64) -> Self {
         self.request_window = seconds;
+        self
+    }
+    /// Sets the per-VT call budget, in calls per minute.
+    pub fn with_calls_per_minute(mut self, calls: u64) -> Self {
+        self.calls_per_minute = calls;
         self
     }
 }
@@ -151,8 +164,9 @@ impl Partner {
     }
 }
 
-/// A partner's access-token request as the HTTP layer received it.
-#[derive(Clone, Copy, Debug)]
+/// A partner's access-token request as the HTTP layer received it. `Debug` prints the method,
+/// the path and the lengths of the `Authorization` header and the body, never their content.
+#[derive(Clone, Copy)]
 pub struct PartnerRequest<'a> {
     /// HTTP method, e.g. `POST`.
     pub method: &'a str,
@@ -162,6 +176,17 @@ pub struct PartnerRequest<'a> {
     pub authorization: Option<&'a str>,
     /// The raw body.
     pub body: &'a [u8],
+}
+
+impl core::fmt::Debug for PartnerRequest<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PartnerRequest")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("authorization_len", &self.authorization.map(str::len))
+            .field("body_len", &self.body.len())
+            .finish()
+    }
 }
 
 /// The access-token request body: `{"subject":"…","products":["…",…]}`.
@@ -224,7 +249,9 @@ impl GatewayBuilder {
         self
     }
 
-    /// Adds a previous ticket key, so tokens sealed before a rotation stay valid.
+    /// Adds a previous ticket key, so tokens sealed before a rotation stay valid. Its id must
+    /// differ from the current ticket key's ([`ConfigError::DuplicateTicketKeyId`] from
+    /// [`build`](Self::build)).
     pub fn previous_ticket_key(mut self, key: TicketKey) -> Self {
         self.ticket_keys.truncate(1);
         self.ticket_keys.push(key);
@@ -276,6 +303,11 @@ impl GatewayBuilder {
         if let [a, b] = self.keys.as_slice() {
             if a.key_id() == b.key_id() {
                 return Err(ConfigError::DuplicateKeyId(a.key_id()));
+            }
+        }
+        if let [a, b] = self.ticket_keys.as_slice() {
+            if a.id() == b.id() {
+                return Err(ConfigError::DuplicateTicketKeyId(a.id()));
             }
         }
         Ok(Gateway {
@@ -364,6 +396,14 @@ fn random_id() -> Option<[u8; TOKEN_ID_LEN]> {
     Some(id)
 }
 
+/// Whether the first non-whitespace byte (RFC 8259 whitespace) is `{`: the text can only parse
+/// as a JSON object.
+fn starts_json_object(text: &[u8]) -> bool {
+    text.iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .is_some_and(|&b| b == b'{')
+}
+
 fn store_key(prefix: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     let mut k = prefix.to_vec();
     for (i, p) in parts.iter().enumerate() {
@@ -436,14 +476,34 @@ impl Gateway {
 
     /// Makes `key` the ticket key that seals new tokens; tokens of the previous ticket key
     /// stay valid until they expire, those of older keys become invalid.
-    pub fn rotate_ticket_key(&self, key: TicketKey) {
+    ///
+    /// Errors: [`ConfigError::DuplicateTicketKeyId`] if `key` has the current ticket key's id
+    /// (nothing changes: accepting it would make every outstanding AT and VT unreadable).
+    pub fn rotate_ticket_key(&self, key: TicketKey) -> Result<(), ConfigError> {
         let mut keys = self.ticket_keys.write().unwrap_or_else(|e| e.into_inner());
+        if keys.first().map(TicketKey::id) == Some(key.id()) {
+            return Err(ConfigError::DuplicateTicketKeyId(key.id()));
+        }
         keys.truncate(1);
         keys.insert(0, key);
+        Ok(())
     }
 
     fn window_ok(&self, t: u64, now: u64) -> bool {
         t.abs_diff(now) <= self.config.request_window
+    }
+
+    /// How long request ids and partner nonces are remembered: `2 × window + 1` seconds.
+    ///
+    /// A request first accepted at `t0` has `|client_time − t0| ≤ window`; a replay at `t1` is
+    /// accepted by the window only if `|client_time − t1| ≤ window`, so `t1 ≤ t0 + 2 × window`.
+    /// An entry stored at `t0` with this TTL is live while `now < t0 + 2 × window + 1`, which
+    /// covers every such `t1` (docs/PROTOCOL.md §5, §11).
+    fn replay_ttl(&self) -> u64 {
+        self.config
+            .request_window
+            .saturating_mul(2)
+            .saturating_add(1)
     }
 
     /// Seals an AT for `partner_id` directly (no partner signature): for a provider issuing
@@ -530,13 +590,14 @@ impl Gateway {
             return Err(PreDecapError::PartnerSignature);
         }
         let key = store_key(b"pn:", &[auth.partner.as_bytes(), auth.nonce.as_bytes()]);
-        match self
-            .store
-            .insert_if_absent(&key, 2 * self.config.request_window, now)
-        {
+        match self.store.insert_if_absent(&key, self.replay_ttl(), now) {
             Ok(true) => {}
             Ok(false) => return Err(PreDecapError::PartnerNonceReused),
             Err(_) => return Err(PreDecapError::Internal),
+        }
+        // serde's derive also accepts a JSON array for a struct: require an object.
+        if !starts_json_object(req.body) {
+            return Err(PreDecapError::PartnerBadRequest);
         }
         let body: AccessTokenBody =
             serde_json::from_slice(req.body).map_err(|_| PreDecapError::PartnerBadRequest)?;
@@ -628,11 +689,14 @@ impl Gateway {
         .encode() else {
             return refuse_exchange(&ctx, codes::INTERNAL);
         };
+        // Sealed now (it needs the CSPRNG), so that no failure can follow the consumption of
+        // the AT: after the `at:` insert below only `Ok` is returned.
+        let Ok(sealed_issued) = ctx.seal_response(&msg) else {
+            return refuse_exchange(&ctx, codes::INTERNAL);
+        };
+        drop(msg);
         let rq_key = store_key(b"rq:", &[&req.request_id]);
-        match self
-            .store
-            .insert_if_absent(&rq_key, 2 * self.config.request_window, now)
-        {
+        match self.store.insert_if_absent(&rq_key, self.replay_ttl(), now) {
             Ok(true) => {}
             Ok(false) => return refuse_exchange(&ctx, codes::REPLAYED),
             Err(_) => return refuse_exchange(&ctx, codes::INTERNAL),
@@ -643,10 +707,10 @@ impl Gateway {
             Ok(false) => return refuse_exchange(&ctx, codes::AT_USED),
             Err(_) => return refuse_exchange(&ctx, codes::INTERNAL),
         }
-        let body = ctx
-            .seal_response(&msg)
-            .map_err(|_| PreDecapError::Internal)?;
-        Ok(SealedResponse { body, code: None })
+        Ok(SealedResponse {
+            body: sealed_issued,
+            code: None,
+        })
     }
 
     /// `POST /v1/call`: opens an encapsulated service call, checks its VT and binder, runs the
@@ -655,7 +719,8 @@ impl Gateway {
     /// Errors before decapsulation: as [`handle_exchange`](Self::handle_exchange). After it,
     /// `CallResponse::Refused` with, in the order checked: `MALFORMED` /
     /// `UNSUPPORTED_VERSION`, `CLOCK_SKEW`, `VT_INVALID`, `VT_EXPIRED`, `VT_NOT_BOUND`,
-    /// `REPLAYED`, `SERVICE_UNKNOWN`, `SERVICE_REJECTED`, `INTERNAL`.
+    /// `RATE_LIMITED` (more than [`GatewayConfig::calls_per_minute`] calls with this VT in its
+    /// current minute), `REPLAYED`, `SERVICE_UNKNOWN`, `SERVICE_REJECTED`, `INTERNAL`.
     pub fn handle_call(&self, body: &[u8], now: u64) -> Result<SealedResponse, PreDecapError> {
         if body.len() > MAX_REQUEST_LEN {
             return Err(PreDecapError::TooLarge);
@@ -678,11 +743,16 @@ impl Gateway {
         if !req.verify_binder(&vt.session_secret, &binder) {
             return refuse_call(&ctx, codes::VT_NOT_BOUND);
         }
+        // The budget is charged before the request id is stored, so a session over its budget
+        // adds nothing to the replay store.
+        let rl_key = store_key(b"rl:", &[&vt.id]);
+        match self.store.increment(&rl_key, CALL_BUDGET_WINDOW, now) {
+            Ok(n) if n <= self.config.calls_per_minute => {}
+            Ok(_) => return refuse_call(&ctx, codes::RATE_LIMITED),
+            Err(_) => return refuse_call(&ctx, codes::INTERNAL),
+        }
         let rq_key = store_key(b"rq:", &[&req.request_id]);
-        match self
-            .store
-            .insert_if_absent(&rq_key, 2 * self.config.request_window, now)
-        {
+        match self.store.insert_if_absent(&rq_key, self.replay_ttl(), now) {
             Ok(true) => {}
             Ok(false) => return refuse_call(&ctx, codes::REPLAYED),
             Err(_) => return refuse_call(&ctx, codes::INTERNAL),

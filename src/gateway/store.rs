@@ -29,12 +29,14 @@ impl fmt::Display for StoreError {
 
 impl core::error::Error for StoreError {}
 
-/// A set of keys with expiry, shared by every request a gateway (or a fleet of gateways)
-/// handles.
+/// A set of keys with expiry (and counters), shared by every request a gateway (or a fleet of
+/// gateways) handles.
 ///
-/// The one operation must be atomic: of any number of concurrent calls with the same live key,
-/// exactly one returns `Ok(true)`. A shared store (e.g. Redis `SET key 1 NX EX ttl`) gives
-/// the same guarantee across gateway instances.
+/// Both operations must be atomic: of any number of concurrent `insert_if_absent` calls with
+/// the same live key, exactly one returns `Ok(true)`; concurrent `increment` calls with one key
+/// return distinct counts. A shared store gives the same guarantees across gateway instances
+/// (Redis: `SET key 1 NX EX ttl`; `INCR key` then `EXPIRE key ttl` when it returned 1, in one
+/// `MULTI` or script).
 pub trait ReplayStore: Send + Sync {
     /// Inserts `key` to expire at `now + ttl_seconds` (seconds since the Unix epoch) unless a
     /// live (unexpired) entry with that key exists. Returns `Ok(true)` if inserted,
@@ -42,6 +44,14 @@ pub trait ReplayStore: Send + Sync {
     ///
     /// Errors: [`StoreError`]; the caller must then treat the key as *not* inserted.
     fn insert_if_absent(&self, key: &[u8], ttl_seconds: u64, now: u64) -> Result<bool, StoreError>;
+
+    /// Adds one to the counter `key` and returns the new count. A counter that does not exist
+    /// or has expired starts again at 1 and expires at `now + ttl_seconds`; later increments
+    /// do not move its expiry (a fixed window, like Redis `INCR` + `EXPIRE` on the first
+    /// increment).
+    ///
+    /// Errors: [`StoreError`]; the caller must then refuse the request.
+    fn increment(&self, key: &[u8], ttl_seconds: u64, now: u64) -> Result<u64, StoreError>;
 }
 
 /// Default [`MemoryStore`] capacity: 1,000,000 live entries.
@@ -49,18 +59,71 @@ pub const DEFAULT_CAPACITY: usize = 1_000_000;
 /// Longest key the gateway stores, in bytes (`"pn:" ‖ partner id (64) ‖ ":" ‖ nonce (64)`).
 pub const MAX_KEY_LEN: usize = 3 + 64 + 1 + 64;
 
-struct Inner {
-    map: HashMap<Vec<u8>, u64>,
-    next_sweep: u64,
+#[derive(Clone, Copy)]
+struct Entry {
+    exp: u64,
+    count: u64,
 }
 
-/// An in-process [`ReplayStore`]: a mutex-guarded hash map from key to expiry time.
+struct Inner {
+    map: HashMap<Vec<u8>, Entry>,
+    next_sweep: u64,
+    /// No entry expires before this (a lower bound: exact after a sweep, lowered by inserts).
+    earliest_exp: u64,
+}
+
+impl Inner {
+    fn sweep(&mut self, now: u64, interval: u64) {
+        self.map.retain(|_, e| e.exp > now);
+        self.earliest_exp = self.map.values().map(|e| e.exp).min().unwrap_or(u64::MAX);
+        self.next_sweep = now.saturating_add(interval);
+    }
+
+    /// Makes room for one more entry if the map is full: sweeps only when some entry may have
+    /// expired (`now ≥ earliest_exp`), so a map full of live entries costs O(1) per refused
+    /// insert, and a full sweep happens at most once per distinct expiry second.
+    fn make_room(&mut self, now: u64, capacity: usize, interval: u64) -> Result<(), StoreError> {
+        if now >= self.next_sweep {
+            self.sweep(now, interval);
+        }
+        if self.map.len() < capacity {
+            return Ok(());
+        }
+        if now >= self.earliest_exp {
+            self.sweep(now, interval);
+        }
+        if self.map.len() < capacity {
+            Ok(())
+        } else {
+            Err(StoreError::Full)
+        }
+    }
+
+    /// The live entry for `key`, if any.
+    fn live(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
+        self.map.get_mut(key).filter(|e| e.exp > now)
+    }
+
+    fn put(&mut self, key: &[u8], exp: u64, count: u64) {
+        let e = Entry { exp, count };
+        match self.map.get_mut(key) {
+            Some(old) => *old = e,
+            None => {
+                self.map.insert(key.to_vec(), e);
+            }
+        }
+        self.earliest_exp = self.earliest_exp.min(exp);
+    }
+}
+
+/// An in-process [`ReplayStore`]: a mutex-guarded hash map from key to expiry time (and count).
 ///
-/// Expired entries are swept at most once per `sweep_interval` seconds during inserts, and
-/// whenever the map is full. Memory bound: at most `capacity` live entries of at most
+/// Expired entries are swept at most once per `sweep_interval` (30 s) during inserts, and when
+/// the map is full and the earliest expiry has passed; a map full of live entries refuses
+/// inserts in O(1) ([`StoreError::Full`]: requests are refused, never let through). Memory
+/// bound: at most `capacity` entries (replay keys and counters alike) of at most
 /// [`MAX_KEY_LEN`] bytes of key, so roughly `capacity × 200` bytes (≈ 200 MB at the default
-/// one million; size it as requests-per-second × 2 × window). When the store is full of live
-/// entries, inserts fail with [`StoreError::Full`] (requests are refused, never let through).
+/// one million; size it as requests-per-second × (2 × window + 1)).
 pub struct MemoryStore {
     inner: Mutex<Inner>,
     capacity: usize,
@@ -89,6 +152,7 @@ impl MemoryStore {
             inner: Mutex::new(Inner {
                 map: HashMap::new(),
                 next_sweep: 0,
+                earliest_exp: u64::MAX,
             }),
             capacity,
             sweep_interval: 30,
@@ -112,32 +176,34 @@ impl MemoryStore {
 
     /// Removes every entry expired at `now`.
     pub fn sweep(&self, now: u64) {
-        let mut inner = self.lock();
-        inner.map.retain(|_, exp| *exp > now);
-        inner.next_sweep = now.saturating_add(self.sweep_interval);
+        self.lock().sweep(now, self.sweep_interval);
     }
 }
 
 impl ReplayStore for MemoryStore {
     fn insert_if_absent(&self, key: &[u8], ttl_seconds: u64, now: u64) -> Result<bool, StoreError> {
         let mut inner = self.lock();
-        if now >= inner.next_sweep || inner.map.len() >= self.capacity {
-            inner.map.retain(|_, exp| *exp > now);
-            inner.next_sweep = now.saturating_add(self.sweep_interval);
+        if inner.live(key, now).is_some() {
+            return Ok(false);
         }
-        let exp = now.saturating_add(ttl_seconds);
-        if let Some(old) = inner.map.get_mut(key) {
-            if *old > now {
-                return Ok(false);
-            }
-            *old = exp;
-            return Ok(true);
+        if !inner.map.contains_key(key) {
+            inner.make_room(now, self.capacity, self.sweep_interval)?;
         }
-        if inner.map.len() >= self.capacity {
-            return Err(StoreError::Full);
-        }
-        inner.map.insert(key.to_vec(), exp);
+        inner.put(key, now.saturating_add(ttl_seconds), 1);
         Ok(true)
+    }
+
+    fn increment(&self, key: &[u8], ttl_seconds: u64, now: u64) -> Result<u64, StoreError> {
+        let mut inner = self.lock();
+        if let Some(e) = inner.live(key, now) {
+            e.count = e.count.saturating_add(1);
+            return Ok(e.count);
+        }
+        if !inner.map.contains_key(key) {
+            inner.make_room(now, self.capacity, self.sweep_interval)?;
+        }
+        inner.put(key, now.saturating_add(ttl_seconds), 1);
+        Ok(1)
     }
 }
 
@@ -178,5 +244,42 @@ mod tests {
             .map(|h| usize::from(h.join().unwrap()))
             .sum();
         assert_eq!(wins, 1);
+    }
+
+    #[test]
+    fn full_store_refuses_without_sweeping_every_insert() {
+        let n = 200_000u64;
+        let s = MemoryStore::with_capacity(n as usize);
+        for i in 0..n {
+            assert_eq!(s.insert_if_absent(&i.to_be_bytes(), 600, 1000), Ok(true));
+        }
+        // Full of live entries: each refusal must be O(1), not a sweep of 200,000 entries
+        // (which takes ~1 ms each in a debug build).
+        let start = std::time::Instant::now();
+        for i in 0..2_000u64 {
+            let key = (u64::MAX - i).to_be_bytes();
+            assert_eq!(s.insert_if_absent(&key, 600, 1001), Err(StoreError::Full));
+            assert_eq!(s.increment(&key, 60, 1001), Err(StoreError::Full));
+        }
+        let took = start.elapsed();
+        assert!(took < std::time::Duration::from_millis(200), "{took:?}");
+        // Once the earliest entry has expired, room is made again.
+        assert_eq!(s.insert_if_absent(b"late", 600, 1600), Ok(true));
+        assert_eq!(s.len(), 1);
+    }
+
+    #[test]
+    fn counters_count_within_a_fixed_window() {
+        let s = MemoryStore::default();
+        assert_eq!(s.increment(b"c", 60, 100), Ok(1));
+        assert_eq!(s.increment(b"c", 60, 120), Ok(2));
+        assert_eq!(s.increment(b"c", 60, 159), Ok(3));
+        // The window started at 100: expired at 160, counting starts again.
+        assert_eq!(s.increment(b"c", 60, 160), Ok(1));
+        // Counters and insert-once keys share the capacity.
+        let s = MemoryStore::with_capacity(1);
+        assert_eq!(s.increment(b"c", 60, 0), Ok(1));
+        assert_eq!(s.insert_if_absent(b"k", 60, 0), Err(StoreError::Full));
+        assert_eq!(s.increment(b"c", 60, 1), Ok(2));
     }
 }

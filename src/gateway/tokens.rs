@@ -87,8 +87,9 @@ impl TicketKey {
     }
 }
 
-/// The content of an access token.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The content of an access token. `Debug` prints the times, the partner and the products,
+/// never the subject or the id.
+#[derive(Clone, PartialEq, Eq)]
 pub struct AccessClaims {
     /// Unique id: the key of the used-AT set.
     pub id: [u8; TOKEN_ID_LEN],
@@ -102,6 +103,17 @@ pub struct AccessClaims {
     pub subject: String,
     /// The products it may be exchanged for.
     pub products: Vec<String>,
+}
+
+impl core::fmt::Debug for AccessClaims {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AccessClaims")
+            .field("iat", &self.iat)
+            .field("exp", &self.exp)
+            .field("partner", &self.partner)
+            .field("products", &self.products)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The content of an issued token. Holds the session secret: `Debug` omits it.

@@ -18,6 +18,8 @@ pub const VT_INVALID: &str = "VT_INVALID";
 pub const VT_EXPIRED: &str = "VT_EXPIRED";
 /// The call's binder does not match the session secret sealed in the VT.
 pub const VT_NOT_BOUND: &str = "VT_NOT_BOUND";
+/// The session (VT) made more calls in the current minute than the gateway allows.
+pub const RATE_LIMITED: &str = "RATE_LIMITED";
 /// The request id was seen before within the replay window.
 pub const REPLAYED: &str = "REPLAYED";
 /// The client time is outside the accepted window around the gateway's clock.
@@ -43,6 +45,7 @@ pub const ALL: &[&str] = &[
     VT_INVALID,
     VT_EXPIRED,
     VT_NOT_BOUND,
+    RATE_LIMITED,
     REPLAYED,
     CLOCK_SKEW,
     MALFORMED,

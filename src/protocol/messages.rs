@@ -46,6 +46,50 @@ impl core::fmt::Debug for Token {
     }
 }
 
+impl core::fmt::Debug for ExchangeResponse {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ExchangeResponse::Issued {
+                issued_token,
+                exp,
+                page,
+            } => f
+                .debug_struct("Issued")
+                .field("issued_token", issued_token)
+                .field("exp", exp)
+                .field("page_len", &page.len())
+                .finish(),
+            ExchangeResponse::Refused { code } => {
+                f.debug_struct("Refused").field("code", code).finish()
+            }
+        }
+    }
+}
+
+impl core::fmt::Debug for CallRequest {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CallRequest")
+            .field("client_time", &self.client_time)
+            .field("issued_token", &self.issued_token)
+            .field("service", &self.service)
+            .field("body_len", &self.body.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl core::fmt::Debug for CallResponse {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            CallResponse::Ok { body } => {
+                f.debug_struct("Ok").field("body_len", &body.len()).finish()
+            }
+            CallResponse::Refused { code } => {
+                f.debug_struct("Refused").field("code", code).finish()
+            }
+        }
+    }
+}
+
 impl Token {
     /// Wraps token bytes.
     ///
@@ -230,7 +274,10 @@ impl ExchangeRequest {
 /// `version (1) ‖ status (1)`, then for status `0x00`: `exp (8, u64 seconds since the Unix
 /// epoch) ‖ vt_len (2) ‖ issued_token ‖ page_len (4) ‖ page (UTF-8 JSON object text)`; for
 /// status `0x01`: `code_len (1) ‖ code (ASCII [A-Z0-9_])`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// `Debug` prints the expiry, the lengths of the VT and the page, and a refusal's code, never
+/// the page data.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ExchangeResponse {
     /// The AT was accepted and a VT issued.
@@ -310,7 +357,10 @@ impl ExchangeResponse {
 /// service_len (1) ‖ service ‖ body_len (4) ‖ body (UTF-8 JSON text) ‖ binder (32)`, where
 /// `binder = HMAC-SHA256(binder_key, "h5-access call binder v1" ‖ every preceding byte)` and
 /// `binder_key = HKDF-Expand(session_secret, "h5-access call binder", 32)`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// `Debug` prints the client time, the service name and the lengths of the VT and the body,
+/// never the body.
+#[derive(Clone, PartialEq, Eq)]
 pub struct CallRequest {
     /// 16 random bytes, unique per call (replay cache key).
     pub request_id: [u8; REQUEST_ID_LEN],
@@ -405,7 +455,9 @@ impl CallRequest {
 ///
 /// `version (1) ‖ status (1)`, then for `0x00`: `body_len (4) ‖ body (UTF-8 JSON text)`; for
 /// `0x01`: `code_len (1) ‖ code`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// `Debug` prints the body's length or the refusal's code, never the body.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CallResponse {
     /// The service answered.

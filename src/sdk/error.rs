@@ -1,12 +1,11 @@
 //! The SDK's error codes and their mapping from gateway codes (README "Error codes").
 //!
-//! Every failure reaches JavaScript as an `H5AccessError` (defined in `js/runtime.js`) whose
-//! `code` is one of [`ErrorCode`]. The message is fixed per code and never holds a token, a key
-//! or plaintext.
+//! Every failure reaches JavaScript as an `H5AccessError` (defined in `js/index.js`) whose
+//! `code` is one of [`ErrorCode`]. The wasm throws only the code (and the gateway's own code);
+//! the message is fixed per code in JavaScript and never holds a token, a key or plaintext.
 
 use wasm_bindgen::JsValue;
 
-use super::js;
 use crate::protocol::{codes, EncapsulationError, KeyConfigError, MessageError};
 
 macro_rules! codes {
@@ -69,13 +68,12 @@ codes! {
     UnsupportedBrowser => "UNSUPPORTED_BROWSER",
 }
 
-/// An SDK failure: a code, and for some codes the HTTP status or the gateway's own code.
+/// An SDK failure in the wasm: a code, and the gateway's own code for refusals. (HTTP statuses
+/// are JavaScript's business: `js/index.js`.)
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SdkError {
     /// The stable code.
     pub code: ErrorCode,
-    /// The HTTP status for [`ErrorCode::HttpStatus`], else 0.
-    pub status: u16,
     /// The gateway's code (upper-case ASCII), when the gateway gave one.
     pub gateway_code: Option<String>,
 }
@@ -85,7 +83,6 @@ impl SdkError {
     pub const fn new(code: ErrorCode) -> Self {
         Self {
             code,
-            status: 0,
             gateway_code: None,
         }
     }
@@ -107,7 +104,6 @@ impl SdkError {
         };
         Self {
             code: mapped,
-            status: 0,
             gateway_code: sanitize_code(code),
         }
     }
@@ -165,19 +161,27 @@ impl From<MessageError> for SdkError {
     }
 }
 
-impl From<SdkError> for JsValue {
-    fn from(e: SdkError) -> Self {
-        js::new_h5_access_error(e.code.as_str(), e.status, e.gateway_code)
+impl SdkError {
+    /// What the wasm throws: the code, then a space and the gateway's code if there is one
+    /// (`"AT_REJECTED PRODUCT_NOT_ALLOWED"`). `js/index.js` makes the `H5AccessError` from it.
+    pub fn to_thrown(&self) -> String {
+        let mut s = String::from(self.code.as_str());
+        if let Some(g) = &self.gateway_code {
+            s.push(' ');
+            s.push_str(g);
+        }
+        s
     }
 }
 
-/// Maps anything JavaScript threw or rejected with: an `H5AccessError` (an object whose `name`
-/// is "H5AccessError") passes through; anything else — an `Error`, a string, `undefined` — is
-/// `fallback`. Never panics on a JS value.
-pub fn from_js(value: JsValue, fallback: ErrorCode) -> JsValue {
-    if js::is_h5_access_error(&value) {
-        value
-    } else {
-        SdkError::new(fallback).into()
+impl From<SdkError> for JsValue {
+    fn from(e: SdkError) -> Self {
+        JsValue::from_str(&e.to_thrown())
+    }
+}
+
+impl From<ErrorCode> for JsValue {
+    fn from(code: ErrorCode) -> Self {
+        JsValue::from_str(code.as_str())
     }
 }

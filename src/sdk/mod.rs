@@ -1,53 +1,27 @@
-//! The browser SDK behind the npm package `h5-access` (wasm32 only).
+//! The browser SDK's wasm half (wasm32 only): a synchronous crypto core behind the npm package
+//! `h5-access`.
 //!
-//! * [`client`]: `H5Client` (key configuration, the AT→VT exchange) and `H5Session` (sealed
-//!   service calls, `close()`).
-//! * [`error`]: the stable `H5AccessError.code` strings and the mapping from gateway codes.
-//! * [`http`]: one encapsulated POST and the classification of its answer.
-//! * [`js`]: the hand-written bindings to `js/runtime.js` (error class, `fetch` with timeout).
+//! JavaScript (`js/index.js`) does everything asynchronous — `fetch`, timeouts, the answer's
+//! classification, the one stale-key retry — and calls in here only to seal a request and to
+//! open its answer:
 //!
-//! JSON (page data, call bodies) is parsed and produced by the browser's `JSON`, never in the
-//! wasm: the protocol carries it as UTF-8 text. The README has the JavaScript API.
+//! * [`seal_exchange`] (`sealExchange`) seals the AT request to the gateway key (RFC 9458 §4.3)
+//!   and returns a [`Pending`]: the encapsulated request bytes and the HPKE context that opens
+//!   the one answer (§4.4).
+//! * [`Pending::open_exchange`] opens the exchange answer into a [`Session`] that keeps the VT
+//!   and the exported session secret (docs/PROTOCOL.md §4.4) in wasm memory;
+//!   [`Session::seal_call`] seals a service call bound to that secret (§4.6) and
+//!   [`Pending::open_call`] opens its answer. Freeing a `Session` (`close()` in JavaScript)
+//!   zeroizes the secret and the VT.
+//! * [`check_key_config`] (`checkKeyConfig`) validates a pinned or fetched key configuration.
+//!
+//! Errors are thrown as one string: the [`ErrorCode`], or the code, a space and the gateway's
+//! own code (`"AT_REJECTED PRODUCT_NOT_ALLOWED"`); `js/index.js` turns it into an
+//! `H5AccessError`. JSON (page data, call bodies) is parsed and produced by the browser's `JSON`,
+//! never in the wasm: the protocol carries it as UTF-8 text.
 
-pub mod client;
+pub mod core;
 pub mod error;
-pub mod http;
-pub mod js;
 
-pub use client::{H5Client, H5Session};
+pub use self::core::{check_key_config, first_config, seal_exchange, Pending, Session};
 pub use error::{ErrorCode, SdkError};
-
-use wasm_bindgen::prelude::wasm_bindgen;
-
-#[wasm_bindgen(typescript_custom_section)]
-const TS_TYPES: &'static str = r#"
-/** A JSON value, as `JSON.parse` returns it. */
-export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
-/** A JSON object, as `JSON.parse` returns it. */
-export interface JsonObject { [key: string]: JsonValue }
-
-/** Where the `.wasm` comes from: a URL, or its bytes or compiled module. */
-export type WasmSource = string | URL | BufferSource | WebAssembly.Module;
-
-/** Options of `H5Client.create`. */
-export interface H5ClientOptions {
-  /** The gateway's origin and optional base path, e.g. "https://gw.example.com" (no trailing "/v1"). */
-  gateway: string;
-  /**
-   * The gateway's key configuration, pinned: the `application/ohttp-keys` bytes of
-   * `GET {gateway}/v1/keys` (RFC 9458 §3.2), as bytes or standard/URL-safe base64.
-   * Omitted: fetched from the gateway once by `create`, and cached by the client.
-   */
-  keyConfig?: Uint8Array | string;
-  /** Timeout of each HTTP request in milliseconds, body included. Default 10000. */
-  timeoutMs?: number;
-  /** Where to load the `.wasm` from (default: next to the package's JS). Used by the first `create`. */
-  wasm?: WasmSource;
-}
-
-/** Options of `H5Client.exchange`. */
-export interface ExchangeOptions {
-  /** The product whose page to open, e.g. "wealth-01": 1..64 of [A-Za-z0-9._-]. */
-  product: string;
-}
-"#;

@@ -7,18 +7,18 @@ export async function run(H5) {
     const at = H5.takeAccessToken();
     const client = await H5.H5Client.create({ gateway: gw, timeoutMs: 5000 });
     const session = await client.exchange(at, { product: "wealth-01" });
-    const quote = await session.call("quote", { amount: 100 });
+    const quote = await session.call("quote", { amount_cents: 100000, months: 12 });
     session.close();
     let closedCode = null;
     try {
-      await session.call("quote", { amount: 1 });
+      await session.call("quote", { amount_cents: 1, months: 1 });
     } catch (e) {
       closedCode = e instanceof H5.H5AccessError ? e.code : "not an H5AccessError";
     }
     window.__h5result = {
       ok: true,
       title: session.page.title,
-      amount: quote.amount,
+      quote: JSON.stringify(quote, Object.keys(quote).sort()),
       closedCode,
       clientIsH5Client: client instanceof H5.H5Client,
       urlHasAt: location.href.includes(at),

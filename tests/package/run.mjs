@@ -25,7 +25,10 @@ try {
   await page.goto(`${pageUrl}${sep}gw=${encodeURIComponent(gateway)}#at=${encodeURIComponent(at)}`);
   await page.waitForFunction(() => window.__h5result !== undefined, null, { timeout: 20000 });
   const r = await page.evaluate(() => window.__h5result);
-  const expect = { ok: true, title: "Wealth Plus", amount: 100, closedCode: "SESSION_CLOSED", clientIsH5Client: true, urlHasAt: false };
+  // tests/mock-gateway/products.json: wealth-01's title; its quote at 320 bps is
+  // floor(100000 × 320 × 12 / 120000) = 3200 (keys sorted, as app.js reports them).
+  const quote = { product: "wealth-01", amount_cents: 100000, months: 12, rate_bps: 320, interest_cents: 3200, total_cents: 103200 };
+  const expect = { ok: true, title: "Steady Growth Fund", quote: JSON.stringify(quote, Object.keys(quote).sort()), closedCode: "SESSION_CLOSED", clientIsH5Client: true, urlHasAt: false };
   for (const [k, v] of Object.entries(expect)) {
     if (r[k] !== v) {
       failed = true;

@@ -22,7 +22,7 @@ export async function quickStart(keyConfig?: string): Promise<void> {
     const page: JsonObject = session.page;
     const title: JsonValue = page["title"];
     const expires: Date = new Date(session.expiresAt);
-    const quote: JsonValue = await session.call("quote", { amount: 100 });
+    const quote: JsonValue = await session.call("quote", { amount_cents: 100000, months: 12 });
     const closed: boolean = session.closed;
     session.close();
     console.log(title, expires, quote, closed);
@@ -59,7 +59,7 @@ export async function mustNotCompile(client: H5Client, session: H5Session): Prom
   // @ts-expect-error product is required
   await client.exchange("at", {});
   // @ts-expect-error the answer is JSON, not a number
-  const n: number = await session.call("quote", { amount: 1 });
+  const n: number = await session.call("quote", { amount_cents: 1, months: 1 });
   // @ts-expect-error a function is not JSON
   await session.call("quote", () => 1);
   // @ts-expect-error not an error code

@@ -8,13 +8,14 @@
 mod services;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -27,8 +28,10 @@ use h5_access::gateway::{
 use h5_access::partner::PartnerCredentials;
 use h5_access::protocol::{Channel, KeyPair};
 use hkdf::Hkdf;
+use http_body_util::BodyExt as _;
 use serde::Deserialize;
 use sha2::Sha256;
+use tower::ServiceExt as _;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
 use zeroize::Zeroizing;
@@ -41,6 +44,12 @@ pub const DEMO_SUBJECT: &str = "demo-user";
 pub const SLOW_DELAY: Duration = Duration::from_secs(3);
 /// The committed default catalogue (tests/mock-gateway/products.json).
 pub const DEFAULT_PRODUCTS: &str = include_str!("../products.json");
+/// Default time a client has to send a request's complete headers before the connection is
+/// closed.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time a request has from its headers to its complete response (body reading
+/// included) before it is answered 408 `REQUEST_TIMEOUT`. The `/test/slow/` delay (3 s) fits.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Server options (the CLI flags of the binary).
 #[derive(Clone, Debug, Default)]
@@ -56,8 +65,10 @@ pub struct Options {
     pub vt_ttl: Option<u64>,
     /// Enable the `/test/...` routes.
     pub test_hooks: bool,
-    /// Serve this directory's files at `/`.
+    /// Serve this directory's files at `/` (never a file that resolves outside it).
     pub serve: Option<PathBuf>,
+    /// Whole-request timeout (default [`REQUEST_TIMEOUT`]).
+    pub request_timeout: Option<Duration>,
 }
 
 /// Why the server could not be built.
@@ -164,11 +175,121 @@ fn json_ok(value: serde_json::Value) -> Response {
     res
 }
 
-/// Reads the body, refusing more than [`MAX_REQUEST_LEN`] bytes with 413 `TOO_LARGE`.
-async fn read_body(body: Body) -> Result<Bytes, Response> {
-    axum::body::to_bytes(body, MAX_REQUEST_LEN)
-        .await
-        .map_err(|_| problem(PreDecapError::TooLarge))
+/// Reads the body: more than [`MAX_REQUEST_LEN`] bytes is 413 `TOO_LARGE`; any other read
+/// failure (bad chunked encoding, connection closed early) is 400 `BAD_BODY`.
+async fn read_body(mut body: Body) -> Result<Bytes, Response> {
+    let mut buf = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| problem(PreDecapError::BadBody))?;
+        if let Ok(data) = frame.into_data() {
+            if buf.len().saturating_add(data.len()) > MAX_REQUEST_LEN {
+                return Err(problem(PreDecapError::TooLarge));
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(Bytes::from(buf))
+}
+
+/// Whether the first non-whitespace byte is `{` (serde's derive also takes a JSON array for a
+/// struct; every JSON body here must be an object).
+pub(crate) fn starts_json_object(text: &[u8]) -> bool {
+    text.iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .is_some_and(|&b| b == b'{')
+}
+
+/// Refuses a declared `Content-Length` over [`MAX_REQUEST_LEN`] with 413 `TOO_LARGE` before
+/// any of the body is read.
+async fn declared_length(req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_REQUEST_LEN as u64) {
+        return problem(PreDecapError::TooLarge);
+    }
+    next.run(req).await
+}
+
+/// Answers 408 `REQUEST_TIMEOUT` (problem+json) when a request (its body included) is not
+/// answered within `limit`.
+async fn request_timeout(limit: Duration, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => {
+            let mut res = (
+                StatusCode::REQUEST_TIMEOUT,
+                [(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_MEDIA_TYPE))],
+                serde_json::json!({
+                    "type": "about:blank",
+                    "title": "request timeout",
+                    "status": 408,
+                    "code": "REQUEST_TIMEOUT",
+                })
+                .to_string(),
+            )
+                .into_response();
+            res.extensions_mut().insert(Outcome("REQUEST_TIMEOUT"));
+            res
+        }
+    }
+}
+
+/// Whether `origin` is a loopback page origin: `http://127.0.0.1`, `http://localhost` or
+/// `http://[::1]`, with or without a port. Only those are reflected in CORS responses, so
+/// a web page elsewhere (or an opaque `null` origin) cannot use a locally running mock.
+pub fn is_loopback_origin(origin: &[u8]) -> bool {
+    let Some(rest) = origin.strip_prefix(b"http://") else {
+        return false;
+    };
+    [&b"127.0.0.1"[..], b"localhost", b"[::1]"]
+        .iter()
+        .any(|host| {
+            rest.strip_prefix(*host).is_some_and(|port| {
+                port.is_empty()
+                    || (port.len() >= 2
+                        && port.len() <= 6
+                        && port[0] == b':'
+                        && port[1..].iter().all(u8::is_ascii_digit))
+            })
+        })
+}
+
+/// Whether the file `uri_path` names under `root` (canonical), and the `index.html` of a
+/// directory, resolve inside `root` once symlinks are followed. Paths that do not exist pass
+/// (the file server answers 404 for them).
+fn resolves_inside(root: &Path, uri_path: &str) -> bool {
+    let Ok(decoded) = percent_encoding::percent_decode_str(uri_path).decode_utf8() else {
+        return false;
+    };
+    let mut path = root.to_path_buf();
+    for segment in decoded.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => return false,
+            s => path.push(s),
+        }
+    }
+    let index = path.join("index.html");
+    [path, index]
+        .iter()
+        .all(|p| match std::fs::canonicalize(p) {
+            Ok(real) => real.starts_with(root),
+            Err(_) => true,
+        })
+}
+
+/// Static files of `--serve`, refusing (404) anything that resolves outside the root.
+async fn static_files(root: Arc<PathBuf>, req: Request) -> Response {
+    if !resolves_inside(&root, req.uri().path()) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    match ServeDir::new(root.as_path()).oneshot(req).await {
+        Ok(res) => res.map(Body::new),
+        Err(e) => match e {},
+    }
 }
 
 fn content_type(headers: &HeaderMap) -> Option<&str> {
@@ -306,6 +427,9 @@ async fn test_access_token(State(s): State<Arc<AppState>>, body: Body) -> Respon
         Ok(b) => b,
         Err(res) => return res,
     };
+    if !starts_json_object(&bytes) {
+        return problem(PreDecapError::PartnerBadRequest);
+    }
     let Ok(req) = serde_json::from_slice::<TestTokenBody>(&bytes) else {
         return problem(PreDecapError::PartnerBadRequest);
     };
@@ -348,6 +472,9 @@ async fn demo_launch(State(s): State<Arc<AppState>>, body: Body) -> Response {
         Ok(b) => b,
         Err(res) => return res,
     };
+    if !starts_json_object(&bytes) {
+        return problem(PreDecapError::PartnerBadRequest);
+    }
     let Ok(req) = serde_json::from_slice::<LaunchBody>(&bytes) else {
         return problem(PreDecapError::PartnerBadRequest);
     };
@@ -478,15 +605,72 @@ pub fn app(options: &Options) -> Result<Router, SetupError> {
             .route("/test/rotate-keys", post(rotate_keys));
     }
     if let Some(dir) = &options.serve {
-        router = router.fallback_service(ServeDir::new(dir));
+        let root = std::fs::canonicalize(dir)
+            .map_err(|e| SetupError(format!("--serve {}: {e}", dir.display())))?;
+        let root = Arc::new(root);
+        router = router.fallback(move |req: Request| static_files(root.clone(), req));
     }
+    let limit = options.request_timeout.unwrap_or(REQUEST_TIMEOUT);
     let cors = CorsLayer::new()
-        .allow_origin(AllowOrigin::mirror_request())
+        .allow_origin(AllowOrigin::predicate(|origin, _| {
+            is_loopback_origin(origin.as_bytes())
+        }))
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
         .allow_headers([CONTENT_TYPE, axum::http::header::AUTHORIZATION])
         .max_age(Duration::from_secs(600));
     Ok(router
         .with_state(state)
+        .layer(middleware::from_fn(declared_length))
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            request_timeout(limit, req, next)
+        }))
         .layer(cors)
         .layer(middleware::from_fn(access_log)))
+}
+
+/// Serves `router` on `listener` (HTTP/1.1) until `shutdown` completes, then lets the open
+/// connections finish. A connection that has not sent a request's complete headers within
+/// `header_read_timeout` is closed ([`HEADER_READ_TIMEOUT`] in the binary).
+///
+/// Errors: none today (accept errors are logged and retried); `io::Result` for the future.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    header_read_timeout: Duration,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let mut builder = hyper::server::conn::http1::Builder::new();
+                builder
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(header_read_timeout);
+                let conn = builder.serve_connection(
+                    hyper_util::rt::TokioIo::new(stream),
+                    hyper_util::service::TowerToHyperService::new(router.clone()),
+                );
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection closed");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use h5_mock_gateway::{app, Options};
+use h5_mock_gateway::{app, serve, Options, HEADER_READ_TIMEOUT};
 
 /// A small real h5-access gateway for tests and the demo.
 #[derive(Parser, Debug)]
@@ -86,6 +86,7 @@ async fn main() -> ExitCode {
         vt_ttl: Some(args.vt_ttl),
         test_hooks: args.test_hooks,
         serve: args.serve,
+        request_timeout: None,
     };
     let router = match app(&options) {
         Ok(r) => r,
@@ -113,10 +114,7 @@ async fn main() -> ExitCode {
     let _ = out.flush();
     drop(out);
     tracing::info!(%addr, test_hooks = options.test_hooks, seeded = options.seed.is_some(), "listening");
-    if let Err(e) = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-    {
+    if let Err(e) = serve(listener, router, HEADER_READ_TIMEOUT, shutdown_signal()).await {
         eprintln!("h5-mock-gateway: {e}");
         return ExitCode::FAILURE;
     }

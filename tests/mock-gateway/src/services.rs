@@ -61,6 +61,9 @@ impl Service for Quote {
     /// "months", "rate_bps", "interest_cents", "total_cents"}` with
     /// `interest_cents = floor(amount_cents × rate_bps × months / 120000)`.
     fn call(&self, ctx: &CallContext<'_>, body: &str) -> Result<String, ServiceError> {
+        if !crate::starts_json_object(body.as_bytes()) {
+            return Err(ServiceError::Rejected);
+        }
         let q: QuoteBody = serde_json::from_str(body).map_err(|_| ServiceError::Rejected)?;
         if !(1..=1_000_000_000_000).contains(&q.amount_cents) || !(1..=360).contains(&q.months) {
             return Err(ServiceError::Rejected);

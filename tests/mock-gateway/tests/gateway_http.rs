@@ -10,7 +10,9 @@ use h5_access::protocol::{
     encapsulate_request, CallRequest, CallResponse, Channel, ClientContext, ExchangeRequest,
     ExchangeResponse, KeyConfig, SessionSecret, Token,
 };
-use h5_mock_gateway::{app, demo_partner_secret, Options, DEMO_PARTNER_ID};
+use h5_mock_gateway::{
+    app, demo_partner_secret, serve, Options, DEMO_PARTNER_ID, HEADER_READ_TIMEOUT,
+};
 use serde_json::{json, Value};
 
 const SEED: &str = "gateway-http-tests";
@@ -36,10 +38,20 @@ struct Gw {
 }
 
 async fn start_with(options: Options) -> Gw {
+    start_custom(options, HEADER_READ_TIMEOUT).await
+}
+
+/// Serves with the binary's own server loop (`h5_mock_gateway::serve`).
+async fn start_custom(options: Options, header_read_timeout: Duration) -> Gw {
     let router = app(&options).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    tokio::spawn(serve(
+        listener,
+        router,
+        header_read_timeout,
+        std::future::pending(),
+    ));
     Gw {
         base: format!("http://{addr}"),
         http: reqwest::Client::builder()
@@ -819,4 +831,261 @@ async fn binary_prints_its_address_and_serves() {
     assert!(log.contains("/v1/exchange"));
     assert!(!log.contains(&at));
     assert!(!log.contains(vt.as_str()));
+}
+
+impl Gw {
+    fn addr(&self) -> &str {
+        self.base.strip_prefix("http://").unwrap()
+    }
+
+    /// Writes `raw` on a fresh connection, then reads until the server closes it or `wait`
+    /// passes. Returns what was read and whether the server closed the connection in time.
+    async fn raw(&self, raw: &[u8], wait: Duration) -> (String, bool) {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let mut s = tokio::net::TcpStream::connect(self.addr()).await.unwrap();
+        s.write_all(raw).await.unwrap();
+        let mut buf = Vec::new();
+        let closed = tokio::time::timeout(wait, async {
+            let mut chunk = [0u8; 4096];
+            loop {
+                match s.read(&mut chunk).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+        })
+        .await
+        .is_ok();
+        (String::from_utf8_lossy(&buf).into_owned(), closed)
+    }
+}
+
+fn assert_raw_problem(reply: &str, status: u16, code: &str) {
+    assert!(
+        reply.starts_with(&format!("HTTP/1.1 {status} ")),
+        "expected {status}: {reply:?}"
+    );
+    assert!(reply.contains(&format!(r#""code":"{code}""#)), "{reply:?}");
+}
+
+/// Finding 3: a declared Content-Length over 64 KiB is refused at once, without waiting for
+/// (or reading) the body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declared_oversize_length_is_refused_immediately() {
+    let gw = start().await;
+    for path in [
+        "/v1/exchange",
+        "/v1/partner/access-token",
+        "/demo/partner/launch",
+    ] {
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {EXCHANGE_REQ}\r\n\
+             Content-Length: 1000000000\r\n\r\n"
+        );
+        let start = std::time::Instant::now();
+        let (reply, _) = gw.raw(head.as_bytes(), Duration::from_secs(3)).await;
+        assert_raw_problem(&reply, 413, "TOO_LARGE");
+        assert!(start.elapsed() < Duration::from_secs(2), "{path}");
+    }
+}
+
+/// Finding 3: incomplete headers do not hold a connection open; a body shorter than declared
+/// gets 408 REQUEST_TIMEOUT.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_time_out() {
+    let gw = start_custom(
+        Options {
+            seed: Some(SEED.into()),
+            request_timeout: Some(Duration::from_secs(1)),
+            ..Options::default()
+        },
+        Duration::from_secs(1),
+    )
+    .await;
+    let (_, closed) = gw
+        .raw(
+            b"POST /v1/exchange HTTP/1.1\r\nHost: x\r\nContent-Ty",
+            Duration::from_secs(5),
+        )
+        .await;
+    assert!(closed, "partial headers: connection still open after 5 s");
+    let head = format!(
+        "POST /v1/exchange HTTP/1.1\r\nHost: x\r\nContent-Type: {EXCHANGE_REQ}\r\n\
+         Content-Length: 100\r\n\r\n0123456789"
+    );
+    let (reply, closed) = gw.raw(head.as_bytes(), Duration::from_secs(5)).await;
+    assert_raw_problem(&reply, 408, "REQUEST_TIMEOUT");
+    assert!(closed);
+}
+
+/// Finding 4: a body that cannot be read is 400 BAD_BODY, not 413.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_body_is_bad_body() {
+    let gw = start().await;
+    for path in ["/v1/exchange", "/v1/partner/access-token"] {
+        let raw = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {EXCHANGE_REQ}\r\n\
+             Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"
+        );
+        let (reply, _) = gw.raw(raw.as_bytes(), Duration::from_secs(5)).await;
+        assert_raw_problem(&reply, 400, "BAD_BODY");
+    }
+    // The size limit is still 413 with chunked encoding (no Content-Length to check early).
+    let chunk = "a".repeat(40 * 1024);
+    let raw = format!(
+        "POST /v1/exchange HTTP/1.1\r\nHost: x\r\nContent-Type: {EXCHANGE_REQ}\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+         {len:x}\r\n{chunk}\r\n{len:x}\r\n{chunk}\r\n0\r\n\r\n",
+        len = chunk.len()
+    );
+    let (reply, _) = gw.raw(raw.as_bytes(), Duration::from_secs(5)).await;
+    assert_raw_problem(&reply, 413, "TOO_LARGE");
+}
+
+/// Finding 7: JSON bodies must be objects (serde's derive would take an array).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_arrays_are_not_objects() {
+    let gw = start().await;
+    let at = gw.test_at("u-20", &["wealth-01"], 300).await;
+    let (resp, secret) = gw.exchange(&at, "wealth-01").await;
+    let (vt, _, _) = issued(resp);
+    let r = gw.call(&vt, &secret, "quote", "[100,12]").await;
+    assert_eq!(call_code(&r), "SERVICE_REJECTED");
+    let ok = gw
+        .call(
+            &vt,
+            &secret,
+            "quote",
+            r#" {"amount_cents":100,"months":12}"#,
+        )
+        .await;
+    assert_eq!(call_ok(ok)["months"], 12);
+    gw.post(
+        "/demo/partner/launch",
+        "application/json",
+        br#"["wealth-01"]"#.to_vec(),
+        None,
+    )
+    .await
+    .assert_problem(400, "PARTNER_BAD_REQUEST");
+    gw.post(
+        "/test/access-token",
+        "application/json",
+        br#"["u",["wealth-01"],300]"#.to_vec(),
+        None,
+    )
+    .await
+    .assert_problem(400, "PARTNER_BAD_REQUEST");
+    let creds = demo_partner();
+    let body = r#"["u-20",["wealth-01"]]"#;
+    let auth = creds
+        .sign_now("POST", "/v1/partner/access-token", body.as_bytes())
+        .unwrap();
+    gw.post(
+        "/v1/partner/access-token",
+        "application/json",
+        body.as_bytes().to_vec(),
+        Some(&auth),
+    )
+    .await
+    .assert_problem(400, "PARTNER_BAD_REQUEST");
+}
+
+/// Finding 10: `--serve` does not follow symlinks out of the served directory.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_refuses_symlinks_out_of_the_root() {
+    let base = std::env::temp_dir().join(format!("h5-serve-{}-{}", std::process::id(), now()));
+    let www = base.join("www");
+    std::fs::create_dir_all(www.join("sub")).unwrap();
+    std::fs::write(base.join("secret.txt"), "top-secret").unwrap();
+    std::fs::write(www.join("index.html"), "<p>hi</p>").unwrap();
+    std::fs::write(www.join("sub/inner.txt"), "inner").unwrap();
+    std::os::unix::fs::symlink("../secret.txt", www.join("link")).unwrap();
+    std::os::unix::fs::symlink("..", www.join("up")).unwrap();
+    std::os::unix::fs::symlink("sub/inner.txt", www.join("inside")).unwrap();
+    let gw = start_with(Options {
+        serve: Some(www.clone()),
+        ..Options::default()
+    })
+    .await;
+    let get = |path: &'static str| {
+        let gw = &gw;
+        async move {
+            let res = gw
+                .http
+                .get(format!("{}{path}", gw.base))
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    assert_eq!(get("/").await, (200, "<p>hi</p>".into()));
+    assert_eq!(get("/sub/inner.txt").await.0, 200);
+    assert_eq!(
+        get("/inside").await,
+        (200, "inner".into()),
+        "inside the root"
+    );
+    for path in ["/link", "/up/secret.txt", "/%6Cink", "/up/"] {
+        let (status, body) = get(path).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(!body.contains("top-secret"), "{path}");
+    }
+    std::fs::remove_dir_all(&base).unwrap();
+}
+
+/// Finding 10: CORS reflects only loopback page origins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_reflects_only_loopback_origins() {
+    let gw = start().await;
+    let preflight = |origin: &'static str| {
+        let gw = &gw;
+        async move {
+            gw.http
+                .request(
+                    reqwest::Method::OPTIONS,
+                    format!("{}/demo/partner/launch", gw.base),
+                )
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .header("access-control-request-headers", "content-type")
+                .send()
+                .await
+                .unwrap()
+                .headers()
+                .get("access-control-allow-origin")
+                .map(|v| v.to_str().unwrap().to_owned())
+        }
+    };
+    for origin in [
+        "http://127.0.0.1:5555",
+        "http://localhost:5173",
+        "http://localhost",
+        "http://[::1]:8080",
+    ] {
+        assert_eq!(preflight(origin).await.as_deref(), Some(origin));
+    }
+    for origin in [
+        "null",
+        "https://evil.example",
+        "http://localhost.evil.example",
+        "http://127.0.0.1.evil.example",
+        "http://127.0.0.1:80x",
+        "file://",
+    ] {
+        assert_eq!(preflight(origin).await, None, "{origin}");
+    }
+    // A simple POST from a foreign page gets no CORS grant either.
+    let res = gw
+        .http
+        .post(format!("{}/demo/partner/launch", gw.base))
+        .header("origin", "null")
+        .header("content-type", "application/json")
+        .body(r#"{"product":"wealth-01"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
 }

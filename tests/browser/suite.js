@@ -1,0 +1,295 @@
+// The SDK's browser suite, run in headless Chromium by tests/browser/run.mjs against the built
+// package (pkg/index.js, as a page imports it) and the mock gateway (?gw=…). Every test asserts
+// exact codes and values; results go to window.__results.
+import * as H5 from "../../pkg/index.js";
+
+const GW = new URLSearchParams(location.search).get("gw");
+const PRODUCTS = await (await fetch("../mock-gateway/products.json")).json();
+const pageOf = (id) => PRODUCTS.products.find((p) => p.id === id).page;
+
+function fail(msg) {
+  throw new Error(msg);
+}
+function eq(actual, expected, what) {
+  if (!Object.is(actual, expected)) {
+    fail(`${what}: ${JSON.stringify(actual)} !== ${JSON.stringify(expected)}`);
+  }
+}
+/** Deep JSON equality, key order ignored; fails with the path of the first difference. */
+function jsonEq(a, b, path = "$") {
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object") {
+    return eq(a, b, path);
+  }
+  eq(Array.isArray(a), Array.isArray(b), path + " is an array");
+  eq(Object.keys(a).sort().join(","), Object.keys(b).sort().join(","), path + " keys");
+  for (const k of Object.keys(a)) jsonEq(a[k], b[k], path + "." + k);
+}
+/** Awaits `p`, which must reject with an H5AccessError of `code`; returns the error. */
+async function rejects(p, code) {
+  let e;
+  try {
+    await p;
+  } catch (err) {
+    e = err;
+  }
+  if (e === undefined) fail(`expected ${code}, got success`);
+  if (!(e instanceof H5.H5AccessError)) fail(`expected ${code}, got ${e}`);
+  eq(e instanceof Error, true, "an Error");
+  eq(e.name, "H5AccessError", "name");
+  eq(e.code, code, "code");
+  return e;
+}
+
+async function mint(products, ttl = 300) {
+  const r = await fetch(GW + "/test/access-token", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ subject: "u-1", products, ttl_seconds: ttl }),
+  });
+  if (!r.ok) fail("mint failed " + r.status);
+  return (await r.json()).access_token;
+}
+const keys = async () => new Uint8Array(await (await fetch(GW + "/v1/keys")).arrayBuffer());
+/** The gateway's key configuration list with its first key id changed to one it does not know. */
+async function staleKeys(id) {
+  const k = await keys();
+  k[2] = id; // length (2) ‖ key id (1) ‖ …
+  return k;
+}
+const create = (extra = {}, gateway = GW) => H5.H5Client.create({ gateway, ...extra });
+
+const tests = {
+  async happy_path_page_fields_and_call() {
+    const client = await create();
+    eq(client instanceof H5.H5Client, true, "instanceof H5Client");
+    const session = await client.exchange(await mint(["wealth-01"]), { product: "wealth-01" });
+    eq(session instanceof H5.H5Session, true, "instanceof H5Session");
+    const page = session.page;
+    // Field by field, as in tests/mock-gateway/products.json.
+    eq(page.product, "wealth-01", "product");
+    eq(page.title, "Steady Growth Fund", "title");
+    eq(page.subtitle, "Low-risk wealth management, redeem any working day", "subtitle");
+    jsonEq(page.theme, { primary: "#C8102E", background: "#FFF8F0", text: "#1F1F1F", accent: "#F2A900" });
+    eq(page.sections.length, 2, "sections");
+    const expected = [
+      ["Highlights", [["7-day annualised yield", "3.20%"], ["Risk level", "R2 (low to medium)"], ["Minimum purchase", "¥1,000.00"]]],
+      ["Terms", [["Redemption", "T+1, working days"], ["Management fee", "0.30% per year"], ["Custodian", "Example Trust Bank"]]],
+    ];
+    expected.forEach(([title, rows], i) => {
+      eq(page.sections[i].title, title, `section ${i} title`);
+      eq(page.sections[i].fields.length, rows.length, `section ${i} fields`);
+      rows.forEach(([label, value], j) => {
+        eq(page.sections[i].fields[j].label, label, `section ${i} field ${j} label`);
+        eq(page.sections[i].fields[j].value, value, `section ${i} field ${j} value`);
+      });
+    });
+    // Nothing more or less than the catalogue's page; the same object each time.
+    jsonEq(page, pageOf("wealth-01"));
+    eq(session.page, page, "the same page object");
+
+    // expiresAt: milliseconds since the epoch, the gateway's 900 s VT lifetime from now.
+    const ttl = session.expiresAt - Date.now();
+    eq(ttl > 880000 && ttl <= 901000, true, `expiresAt ${ttl} ms from now`);
+    eq(session.expiresAt % 1000, 0, "whole seconds, in ms");
+    eq(session.closed, false, "closed");
+
+    // quote: 1,000.00 over 12 months at 320 bps: floor(100000 × 320 × 12 / 120000) = 3200.
+    const quote = await session.call("quote", { amount_cents: 100000, months: 12 });
+    jsonEq(quote, { product: "wealth-01", amount_cents: 100000, months: 12, rate_bps: 320, interest_cents: 3200, total_cents: 103200 });
+    // Outside the service's range: refused by the service.
+    const e = await rejects(session.call("quote", { amount_cents: 100, months: 0 }), "SERVICE_ERROR");
+    eq(e.gatewayCode, "SERVICE_REJECTED", "gatewayCode");
+    // The session keeps working: echo answers the body unchanged; no body is {}.
+    jsonEq(await session.call("echo", { n: 1, s: "x", a: [true, null] }), { n: 1, s: "x", a: [true, null] });
+    jsonEq(await session.call("echo"), {});
+    jsonEq(await session.call("echo", "text"), "text");
+    // profile: the subject masked, from the VT.
+    jsonEq(await session.call("profile", null), { display_name: "u*1", product: "wealth-01", partner: "demo-partner" });
+  },
+
+  async tampered_response_is_decrypt_failed() {
+    // The hook serves only POST /test/tamper/v1/exchange (the real exchange, last response
+    // byte flipped), so the key configuration is pinned.
+    const client = await create({ keyConfig: await keys() }, GW + "/test/tamper");
+    await rejects(client.exchange(await mint(["wealth-01"]), { product: "wealth-01" }), "DECRYPT_FAILED");
+  },
+
+  async expired_at_is_at_expired() {
+    const client = await create();
+    const e = await rejects(client.exchange(await mint(["wealth-01"], -600), { product: "wealth-01" }), "AT_EXPIRED");
+    eq(e.gatewayCode, "AT_EXPIRED", "gatewayCode");
+  },
+
+  async reused_at_is_at_used() {
+    const client = await create();
+    const at = await mint(["loan-02"]);
+    const session = await client.exchange(at, { product: "loan-02" });
+    eq(session.page.title, "Flexi Cash Loan", "title");
+    jsonEq(session.page, pageOf("loan-02"));
+    await rejects(client.exchange(at, { product: "loan-02" }), "AT_USED");
+  },
+
+  async product_outside_scope_is_at_rejected_with_gateway_code() {
+    const client = await create();
+    const at = await mint(["wealth-01"]);
+    const e = await rejects(client.exchange(at, { product: "card-03" }), "AT_REJECTED");
+    eq(e.gatewayCode, "PRODUCT_NOT_ALLOWED", "gatewayCode");
+    eq(e.message.includes(at), false, "the message never holds the AT");
+    eq(e.status, undefined, "status");
+  },
+
+  async not_genuine_at_is_at_rejected() {
+    const client = await create();
+    const e = await rejects(client.exchange("AT.forged-token", { product: "wealth-01" }), "AT_REJECTED");
+    eq(e.gatewayCode, "AT_INVALID", "gatewayCode");
+  },
+
+  async missing_at_is_at_missing() {
+    const client = await create();
+    await rejects(client.exchange("", { product: "wealth-01" }), "AT_MISSING");
+    await rejects(client.exchange(undefined, { product: "wealth-01" }), "AT_MISSING");
+  },
+
+  async gateway_down_is_network() {
+    // Nothing listens on the discard port of loopback.
+    await rejects(create({}, "http://127.0.0.1:9"), "NETWORK");
+  },
+
+  async html_error_page_is_http_status() {
+    // A path the gateway does not serve: a 404 that is not a problem document.
+    const e = await rejects(create({}, GW + "/no-such-base"), "HTTP_STATUS");
+    eq(e.status, 404, "status");
+    eq(e.gatewayCode, undefined, "gatewayCode");
+  },
+
+  async slow_gateway_is_timeout() {
+    const client = await create({ keyConfig: await keys(), timeoutMs: 500 }, GW + "/test/slow");
+    const at = await mint(["wealth-01"]);
+    const start = Date.now();
+    await rejects(client.exchange(at, { product: "wealth-01" }), "TIMEOUT");
+    const took = Date.now() - start;
+    eq(took >= 450 && took < 2500, true, `rejected after ${took} ms, not after the gateway's 3 s`);
+  },
+
+  async stale_pinned_key_refreshes_once_then_succeeds() {
+    const client = await create({ keyConfig: await staleKeys(99) });
+    const session = await client.exchange(await mint(["wealth-01"]), { product: "wealth-01" });
+    jsonEq(session.page, pageOf("wealth-01"));
+    // The refreshed configuration is kept: calls go straight through.
+    eq((await session.call("quote", { amount_cents: 1200, months: 1 })).interest_cents, 3, "interest");
+  },
+
+  async stale_pinned_key_refresh_is_one_get_of_the_keys() {
+    // Under /test/tamper the exchange answers 422 KEY_UNKNOWN for the unknown key id, and the
+    // refresh (GET /test/tamper/v1/keys, not served) answers 404: the client did refresh once,
+    // and reports the refresh's failure rather than retrying again.
+    const client = await create({ keyConfig: await staleKeys(97) }, GW + "/test/tamper");
+    const e = await rejects(client.exchange(await mint(["wealth-01"]), { product: "wealth-01" }), "HTTP_STATUS");
+    eq(e.status, 404, "status");
+  },
+
+  async stale_pinned_key_as_base64_also_refreshes() {
+    const k = await staleKeys(98);
+    const b64 = btoa(String.fromCharCode(...k)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    const client = await create({ keyConfig: b64 });
+    const session = await client.exchange(await mint(["card-03"]), { product: "card-03" });
+    eq(session.page.title, "Platinum Travel Card", "title");
+    jsonEq(session.page, pageOf("card-03"));
+  },
+
+  async closed_session_is_session_closed() {
+    const client = await create();
+    const session = await client.exchange(await mint(["wealth-01"]), { product: "wealth-01" });
+    session.close();
+    eq(session.closed, true, "closed");
+    session.close(); // idempotent
+    session[Symbol.dispose]();
+    await rejects(session.call("quote", { amount_cents: 1, months: 1 }), "SESSION_CLOSED");
+    jsonEq(session.page, pageOf("wealth-01")); // the page data stays readable
+  },
+
+  async close_during_a_call_rejects_it() {
+    const client = await create();
+    const session = await client.exchange(await mint(["wealth-01"]), { product: "wealth-01" });
+    const pending = session.call("quote", { amount_cents: 1, months: 1 });
+    session.close();
+    await rejects(pending, "SESSION_CLOSED");
+  },
+
+  async unknown_service_is_service_error() {
+    const client = await create();
+    const session = await client.exchange(await mint(["wealth-01"]), { product: "wealth-01" });
+    const e = await rejects(session.call("no-such-service", {}), "SERVICE_ERROR");
+    eq(e.gatewayCode, "SERVICE_UNKNOWN", "gatewayCode");
+  },
+
+  async bad_arguments_are_invalid_argument() {
+    await rejects(H5.H5Client.create(undefined), "INVALID_ARGUMENT");
+    await rejects(H5.H5Client.create(null), "INVALID_ARGUMENT");
+    await rejects(create({ timeoutMs: -1 }), "INVALID_ARGUMENT");
+    await rejects(create({ timeoutMs: Number.NaN }), "INVALID_ARGUMENT");
+    await rejects(create({}, ""), "INVALID_ARGUMENT");
+    await rejects(create({ keyConfig: 42 }), "INVALID_ARGUMENT");
+    await rejects(create({ keyConfig: "!!" }), "KEY_CONFIG");
+    await rejects(create({ keyConfig: new Uint8Array([0, 9, 1]) }), "KEY_CONFIG");
+    const client = await create();
+    await rejects(client.exchange("AT.x", { product: "bad product!" }), "INVALID_ARGUMENT");
+    await rejects(client.exchange("AT.x", {}), "INVALID_ARGUMENT");
+    await rejects(client.exchange("AT with spaces", { product: "wealth-01" }), "AT_REJECTED");
+    const session = await client.exchange(await mint(["wealth-01"]), { product: "wealth-01" });
+    // Values JSON.stringify cannot serialise: a BigInt, a function.
+    await rejects(session.call("quote", 1n), "INVALID_ARGUMENT");
+    await rejects(session.call("quote", () => 1), "INVALID_ARGUMENT");
+    await rejects(session.call(42, {}), "INVALID_ARGUMENT");
+    await rejects(session.call("bad service!", {}), "INVALID_ARGUMENT");
+    // None of these consumed the session.
+    eq((await session.call("echo", [1])).length, 1, "echo after bad arguments");
+  },
+
+  async no_public_constructors() {
+    for (const C of [H5.H5Client, H5.H5Session]) {
+      let e;
+      try {
+        new C();
+      } catch (err) {
+        e = err;
+      }
+      eq(e instanceof TypeError, true, `new ${C.name}() throws TypeError`);
+    }
+  },
+
+  take_access_token_leaves_no_at_in_location_or_history() {
+    const secret = "AT.secret-token_0123456789";
+    const before = history.length;
+    history.replaceState(null, "", `?gw=${encodeURIComponent(GW)}#lang=zh&at=${secret}&theme=dark`);
+    eq(location.href.includes(secret), true, "set up");
+    eq(H5.takeAccessToken(), secret, "token");
+    eq(location.href.includes(secret), false, "location.href");
+    eq(location.hash, "#lang=zh&theme=dark", "other parameters kept");
+    eq(location.search, `?gw=${encodeURIComponent(GW)}`, "the query is kept");
+    eq(history.length, before, "no history entry added");
+    eq(JSON.stringify(history.state).includes(secret), false, "history.state");
+    let e;
+    try {
+      H5.takeAccessToken();
+    } catch (err) {
+      e = err;
+    }
+    eq(e instanceof H5.H5AccessError && e.code, "AT_MISSING", "a second call");
+    // Only the token: the hash goes entirely; another parameter name.
+    history.replaceState(null, "", `#token=${secret}`);
+    eq(H5.takeAccessToken("token"), secret, "named token");
+    eq(location.hash, "", "hash gone");
+  },
+};
+
+const results = [];
+for (const [name, test] of Object.entries(tests)) {
+  try {
+    await test();
+    results.push({ name, ok: true });
+  } catch (e) {
+    results.push({ name, ok: false, error: String(e && e.stack ? e.stack : e) });
+  }
+}
+window.__results = results;

@@ -1,0 +1,170 @@
+// The package's JavaScript half under Node.js (`node --test tests/js/`), against the built
+// pkg/ with `fetch` replaced by a scripted gateway: answer classification, key configuration
+// input, timeouts, and the errors the page sees. The real gateway flow is tests/browser/.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import * as H5 from "../../pkg/index.js";
+
+await H5.init(readFileSync(new URL("../../pkg/h5_access_bg.wasm", import.meta.url)));
+// A key configuration list the core accepts (RFC 9458 §3.2): key id 1, X25519 key 9 (basepoint).
+const KEYS = new Uint8Array([0, 41, 1, 0, 0x20, 9, ...new Array(31).fill(0), 0, 4, 0, 1, 0, 3]);
+const EX_RES = "application/vnd.h5-access.exchange-res";
+
+/** Replaces fetch: each request gets the next scripted answer; returns the requests seen. */
+function script(...answers) {
+  const seen = [];
+  globalThis.fetch = async (url, init) => {
+    seen.push({ url, method: init.method, headers: init.headers });
+    const a = answers.shift();
+    if (a === undefined) throw new TypeError("no more answers");
+    if (typeof a === "function") return a(init);
+    return new Response(a.body ?? null, { status: a.status ?? 200, headers: a.type ? { "content-type": a.type } : {} });
+  };
+  return seen;
+}
+const keysAnswer = { type: "application/ohttp-keys", body: KEYS };
+async function rejects(p, code) {
+  const e = await p.then(() => assert.fail(`expected ${code}`), (err) => err);
+  assert.ok(e instanceof H5.H5AccessError, String(e));
+  assert.ok(e instanceof Error);
+  assert.equal(e.name, "H5AccessError");
+  assert.equal(e.code, code);
+  return e;
+}
+const create = (extra = {}) => H5.H5Client.create({ gateway: "https://gw.test/", ...extra });
+
+test("create fetches the keys once with the right request", async () => {
+  const seen = script(keysAnswer);
+  assert.ok((await create()) instanceof H5.H5Client);
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0].url, "https://gw.test/v1/keys");
+  assert.equal(seen[0].method, "GET");
+  assert.deepEqual(seen[0].headers, { accept: "application/ohttp-keys" });
+  // Media type parameters and case are ignored.
+  script({ type: " Application/OHTTP-Keys ; q=1", body: KEYS });
+  await create();
+});
+
+test("HTML and empty error bodies are HTTP_STATUS with the status", async () => {
+  for (const [status, type, body] of [
+    [502, "text/html", "<html><body>Bad Gateway</body></html>"],
+    [500, undefined, null],
+    [404, "application/problem+json", "not json at all"],
+    [503, "application/problem+json", "[1,2]"],
+    [422, "text/html", "<html>"],
+  ]) {
+    script({ status, type, body });
+    const e = await rejects(create(), "HTTP_STATUS");
+    assert.equal(e.status, status);
+    assert.equal(e.gatewayCode, undefined);
+  }
+});
+
+test("a problem code is kept only if it looks like a code", async () => {
+  script({ status: 400, type: "application/problem+json", body: '{"type":"about:blank","status":400,"code":"MALFORMED"}' });
+  const e = await rejects(create(), "HTTP_STATUS");
+  assert.equal(e.status, 400);
+  assert.equal(e.gatewayCode, "MALFORMED");
+  script({ status: 400, type: "application/problem+json", body: '{"code":"<script>alert(1)</script>"}' });
+  assert.equal((await rejects(create(), "HTTP_STATUS")).gatewayCode, undefined);
+});
+
+test("a 200 of another media type is BAD_RESPONSE (captive portal)", async () => {
+  script({ type: "text/html", body: "<html>" });
+  await rejects(create(), "BAD_RESPONSE");
+  script({ type: "application/ohttp-keys2", body: KEYS });
+  await rejects(create(), "BAD_RESPONSE");
+});
+
+test("an invalid fetched key configuration is KEY_CONFIG", async () => {
+  script({ type: "application/ohttp-keys", body: new Uint8Array([0, 9, 1]) });
+  await rejects(create(), "KEY_CONFIG");
+  script({ type: "application/ohttp-keys", body: new Uint8Array([]) });
+  await rejects(create(), "KEY_CONFIG");
+});
+
+test("pinned key configuration: bytes, both base64 alphabets, padding optional", async () => {
+  script();
+  const b64 = Buffer.from(KEYS).toString("base64");
+  await create({ keyConfig: KEYS });
+  await create({ keyConfig: b64 });
+  await create({ keyConfig: Buffer.from(KEYS).toString("base64url") });
+  await create({ keyConfig: b64.replace(/=+$/, "") });
+  await rejects(create({ keyConfig: "aG k" }), "KEY_CONFIG");
+  await rejects(create({ keyConfig: "a" }), "KEY_CONFIG");
+  await rejects(create({ keyConfig: "" }), "KEY_CONFIG");
+  await rejects(create({ keyConfig: null }), "INVALID_ARGUMENT");
+});
+
+test("stale-key signal: one refresh and one retry, a second signal is KEY_CONFIG", async () => {
+  const stale = { status: 422, type: "application/problem+json", body: JSON.stringify({ type: "https://iana.org/assignments/http-problem-types#ohttp-key", status: 422, code: "KEY_UNKNOWN" }) };
+  const seen = script(stale, keysAnswer, stale);
+  const client = await create({ keyConfig: KEYS });
+  await rejects(client.exchange("AT.x", { product: "wealth-01" }), "KEY_CONFIG");
+  assert.deepEqual(seen.map((r) => [r.method, r.url]), [
+    ["POST", "https://gw.test/v1/exchange"],
+    ["GET", "https://gw.test/v1/keys"],
+    ["POST", "https://gw.test/v1/exchange"],
+  ]);
+  assert.equal(seen[0].headers["content-type"], "application/vnd.h5-access.exchange-req");
+  assert.equal(seen[0].headers.accept, EX_RES);
+  // Another status or problem type is not the signal: no retry.
+  for (const a of [{ ...stale, status: 400 }, { ...stale, body: '{"type":"about:blank"}' }]) {
+    const seen = script(a);
+    const e = await rejects(client.exchange("AT.x", { product: "wealth-01" }), "HTTP_STATUS");
+    assert.equal(seen.length, 1);
+    assert.equal(e.status, a.status);
+  }
+});
+
+test("an exchange answer that does not open is DECRYPT_FAILED or BAD_RESPONSE, never retried", async () => {
+  const client = await create({ keyConfig: KEYS });
+  let seen = script({ type: EX_RES, body: new Uint8Array(64) });
+  await rejects(client.exchange("AT.x", { product: "wealth-01" }), "DECRYPT_FAILED");
+  assert.equal(seen.length, 1);
+  seen = script({ type: EX_RES, body: new Uint8Array(10) });
+  await rejects(client.exchange("AT.x", { product: "wealth-01" }), "BAD_RESPONSE");
+  assert.equal(seen.length, 1);
+});
+
+test("fetch failures are NETWORK, whatever they reject with; no answer in time is TIMEOUT", async () => {
+  const client = await create({ keyConfig: KEYS, timeoutMs: 100 });
+  for (const thrown of [undefined, null, "boom", 42, {}, new Error("plain"), new TypeError("Failed to fetch")]) {
+    globalThis.fetch = async () => {
+      throw thrown;
+    };
+    await rejects(client.exchange("AT.x", { product: "wealth-01" }), "NETWORK");
+  }
+  // A gateway that never answers (and ignores the abort signal).
+  globalThis.fetch = () => new Promise(() => {});
+  const start = Date.now();
+  await rejects(client.exchange("AT.x", { product: "wealth-01" }), "TIMEOUT");
+  assert.ok(Date.now() - start < 1000);
+  // Headers in time, body too slow: the timeout covers the body.
+  globalThis.fetch = async (url, init) =>
+    new Response(new ReadableStream({ start(c) { init.signal.addEventListener("abort", () => c.error(new DOMException("aborted", "AbortError"))); } }), { headers: { "content-type": EX_RES } });
+  await rejects(client.exchange("AT.x", { product: "wealth-01" }), "TIMEOUT");
+});
+
+test("every code makes an H5AccessError with a fixed message; unknown codes are BAD_RESPONSE", () => {
+  const codes = ["NETWORK", "TIMEOUT", "HTTP_STATUS", "BAD_RESPONSE", "DECRYPT_FAILED", "KEY_CONFIG", "AT_MISSING", "AT_EXPIRED", "AT_USED", "AT_REJECTED", "VT_EXPIRED", "VT_REJECTED", "SESSION_CLOSED", "REPLAYED", "CLOCK_SKEW", "SERVICE_ERROR", "GATEWAY_ERROR", "INVALID_ARGUMENT", "UNSUPPORTED_BROWSER"];
+  const messages = new Set();
+  for (const c of codes) {
+    const e = new H5.H5AccessError(c);
+    assert.equal(e.code, c);
+    assert.equal(e.status, undefined);
+    assert.equal(e.gatewayCode, undefined);
+    assert.ok(e.message.length > 0);
+    messages.add(e.message);
+  }
+  assert.equal(messages.size, codes.length);
+  assert.equal(new H5.H5AccessError("WHATEVER").code, "BAD_RESPONSE");
+  const e = new H5.H5AccessError("HTTP_STATUS", 503, "INTERNAL");
+  assert.equal(e.status, 503);
+  assert.equal(e.gatewayCode, "INTERNAL");
+});
+
+test("takeAccessToken without a location is AT_MISSING", () => {
+  assert.throws(() => H5.takeAccessToken(), (e) => e instanceof H5.H5AccessError && e.code === "AT_MISSING");
+});
