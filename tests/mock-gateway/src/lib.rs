@@ -199,15 +199,25 @@ pub(crate) fn starts_json_object(text: &[u8]) -> bool {
         .is_some_and(|&b| b == b'{')
 }
 
-/// Refuses a declared `Content-Length` over [`MAX_REQUEST_LEN`] with 413 `TOO_LARGE` before
-/// any of the body is read.
+/// Declared bodies up to this size are read and discarded before a 413 is sent, so a client
+/// that writes its whole body before reading the answer gets the 413 instead of a reset
+/// connection; larger ones are refused at once.
+const DRAIN_LIMIT: u64 = 1 << 20;
+
+/// Refuses a declared `Content-Length` over [`MAX_REQUEST_LEN`] with 413 `TOO_LARGE` without
+/// buffering it: bodies declared over [`DRAIN_LIMIT`] are refused before any byte is read,
+/// smaller ones are discarded as they arrive (bounded by the request timeout) and then refused.
 async fn declared_length(req: Request, next: Next) -> Response {
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_REQUEST_LEN as u64) {
+    if let Some(n) = declared.filter(|&n| n > MAX_REQUEST_LEN as u64) {
+        if n <= DRAIN_LIMIT {
+            let mut body = req.into_body();
+            while let Some(Ok(_)) = body.frame().await {}
+        }
         return problem(PreDecapError::TooLarge);
     }
     next.run(req).await
