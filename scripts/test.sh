@@ -14,7 +14,48 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, all features, -D warnings)"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 
+step "cargo clippy (wasm32: SDK library and its test suites, -D warnings)"
+cargo clippy --target wasm32-unknown-unknown --lib --test sdk_node --test sdk_browser -- -D warnings
+
 step "native tests (protocol core, gateway, mock gateway over loopback HTTP)"
 cargo test --workspace --all-features
+
+step "SDK release build (wasm-pack --target web, npm wasm-opt -Oz) into pkg/"
+bash scripts/build-sdk.sh
+
+step "SDK size budget (.wasm + JS glue, gzip -9)"
+node scripts/size-check.mjs 60000
+
+step "TypeScript: tsc --noEmit on the usage file"
+node_modules/.bin/tsc --noEmit -p tests/ts
+echo "tsc: ok"
+
+step "SDK tests in Node.js (wasm-bindgen-test)"
+wasm-pack test --node --mode no-install -- --test sdk_node
+
+# The mock gateway for the browser suites and the packaging test: h5-mock-gateway once it is a
+# workspace member, until then the stand-in examples/stub_gateway.rs (same CLI and hooks).
+step "start the mock gateway"
+gw_log=$(mktemp)
+if [ -f tests/mock-gateway/Cargo.toml ]; then
+  cargo build -q -p h5-mock-gateway
+  target/debug/h5-mock-gateway --listen 127.0.0.1:0 --seed test --test-hooks > "$gw_log" 2>&1 &
+else
+  cargo build -q --example stub_gateway
+  target/debug/examples/stub_gateway --listen 127.0.0.1:0 > "$gw_log" 2>&1 &
+fi
+gw_pid=$!
+trap 'kill "$gw_pid" 2>/dev/null || true; rm -f "$gw_log"' EXIT
+for _ in $(seq 100); do grep -q '^h5-mock-gateway listening on ' "$gw_log" && break; sleep 0.2; done
+H5_TEST_GATEWAY=$(sed -n 's/^h5-mock-gateway listening on //p' "$gw_log")
+[ -n "$H5_TEST_GATEWAY" ] || { cat "$gw_log"; echo "mock gateway did not start" >&2; exit 1; }
+export H5_TEST_GATEWAY
+echo "mock gateway at $H5_TEST_GATEWAY"
+
+step "SDK tests in headless Chromium against the mock gateway (wasm-bindgen-test)"
+wasm-pack test --headless --chrome --mode no-install -- --test sdk_browser
+
+step "packaging test: npm pack → plain ESM page and Vite app, exchange in Chromium"
+bash scripts/package-test.sh "$H5_TEST_GATEWAY"
 
 printf '\nall suites passed\n'

@@ -23,3 +23,5 @@ pub mod gateway;
 pub mod partner;
 #[cfg(any(feature = "gateway", feature = "partner"))]
 mod partner_wire;
+#[cfg(target_arch = "wasm32")]
+pub mod sdk;

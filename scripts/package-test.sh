@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Packaging test: `npm pack`, install the tarball into a throwaway plain-ESM page and a throwaway
+# Vite app, serve each (with the README's CSP) and run an exchange and a call in Chromium.
+# Usage: scripts/package-test.sh GATEWAY_URL   (pkg/ must be built: scripts/build-sdk.sh)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+GW=$1
+VITE_VERSION=8.3.8
+work=$PWD/target/package-test
+rm -rf "$work" && mkdir -p "$work"
+tarball=$(npm pack --silent --pack-destination "$work" | tail -n 1)
+echo "package-test: packed $tarball ($(wc -c < "$work/$tarball") bytes): $(tar tzf "$work/$tarball" | tr '\n' ' ')"
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+serve() { # DIR → sets $url (not in a subshell, so the server's pid is recorded for cleanup)
+  node tests/package/serve.mjs "$1" "$GW" > "$1.serve.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 50); do grep -q '^serving ' "$1.serve.log" && break; sleep 0.1; done
+  url=$(sed -n 's/^serving //p' "$1.serve.log")
+}
+
+# 1. Plain <script type="module">, no bundler.
+mkdir -p "$work/plain"
+cp tests/package/plain/* tests/package/app.js "$work/plain/"
+(cd "$work/plain" && npm init -y >/dev/null && npm install --no-audit --no-fund --loglevel=error "../$tarball")
+serve "$work/plain"
+node tests/package/run.mjs "$url/" "$GW" "plain page"
+node tests/package/run.mjs "$url/?broken-streaming" "$GW" "plain page, instantiateStreaming broken"
+
+# 2. Vite app (vite build, served as built).
+mkdir -p "$work/vite"
+cp tests/package/vite/* tests/package/app.js "$work/vite/"
+(cd "$work/vite" && npm init -y >/dev/null && npm pkg set type=module >/dev/null \
+  && npm install --no-audit --no-fund --loglevel=error "../$tarball" "vite@$VITE_VERSION" \
+  && npx vite build --logLevel warn)
+serve "$work/vite/dist"
+node tests/package/run.mjs "$url/" "$GW" "vite app"

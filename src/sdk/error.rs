@@ -1,0 +1,183 @@
+//! The SDK's error codes and their mapping from gateway codes (README "Error codes").
+//!
+//! Every failure reaches JavaScript as an `H5AccessError` (defined in `js/runtime.js`) whose
+//! `code` is one of [`ErrorCode`]. The message is fixed per code and never holds a token, a key
+//! or plaintext.
+
+use wasm_bindgen::JsValue;
+
+use super::js;
+use crate::protocol::{codes, EncapsulationError, KeyConfigError, MessageError};
+
+macro_rules! codes {
+    ($( $(#[$m:meta])* $v:ident => $s:literal, )+) => {
+        /// A stable SDK error code, the `code` of `H5AccessError`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[non_exhaustive]
+        pub enum ErrorCode { $( $(#[$m])* $v, )+ }
+        impl ErrorCode {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [ErrorCode] = &[ $( ErrorCode::$v, )+ ];
+            /// The code as the string JavaScript sees.
+            pub const fn as_str(self) -> &'static str {
+                match self { $( ErrorCode::$v => $s, )+ }
+            }
+        }
+    };
+}
+
+codes! {
+    /// `fetch` failed: offline, DNS, TLS, CORS, connection refused.
+    Network => "NETWORK",
+    /// No complete answer within `timeoutMs`.
+    Timeout => "TIMEOUT",
+    /// An HTTP error status before decryption (`status` set; `gatewayCode` if the body was
+    /// `application/problem+json` with a `code`).
+    HttpStatus => "HTTP_STATUS",
+    /// A 200 answer of the wrong media type, truncated, or whose plaintext does not decode.
+    BadResponse => "BAD_RESPONSE",
+    /// The answer failed AEAD authentication (tampered, or not for this request).
+    DecryptFailed => "DECRYPT_FAILED",
+    /// The pinned or fetched key configuration is invalid or unsupported, or still stale after
+    /// one refresh.
+    KeyConfig => "KEY_CONFIG",
+    /// No access token was given (or found in `location.hash`).
+    AtMissing => "AT_MISSING",
+    /// The gateway says the AT has expired.
+    AtExpired => "AT_EXPIRED",
+    /// The gateway says the AT was already exchanged.
+    AtUsed => "AT_USED",
+    /// The gateway refused the AT (invalid, or not valid for the product).
+    AtRejected => "AT_REJECTED",
+    /// The session's VT has expired.
+    VtExpired => "VT_EXPIRED",
+    /// The gateway no longer accepts the session's VT (invalid, or not bound to this session).
+    VtRejected => "VT_REJECTED",
+    /// `close()` was called on the session.
+    SessionClosed => "SESSION_CLOSED",
+    /// The gateway saw the request id before.
+    Replayed => "REPLAYED",
+    /// The device clock is outside the gateway's window.
+    ClockSkew => "CLOCK_SKEW",
+    /// The service refused the call (unknown service, or body rejected).
+    ServiceError => "SERVICE_ERROR",
+    /// The gateway failed or did not understand the request.
+    GatewayError => "GATEWAY_ERROR",
+    /// A caller argument is invalid (options, product or service name, call body).
+    InvalidArgument => "INVALID_ARGUMENT",
+    /// No WebAssembly or no `crypto.getRandomValues`.
+    UnsupportedBrowser => "UNSUPPORTED_BROWSER",
+}
+
+/// An SDK failure: a code, and for some codes the HTTP status or the gateway's own code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SdkError {
+    /// The stable code.
+    pub code: ErrorCode,
+    /// The HTTP status for [`ErrorCode::HttpStatus`], else 0.
+    pub status: u16,
+    /// The gateway's code (upper-case ASCII), when the gateway gave one.
+    pub gateway_code: Option<String>,
+}
+
+impl SdkError {
+    /// An error with only a code.
+    pub const fn new(code: ErrorCode) -> Self {
+        Self {
+            code,
+            status: 0,
+            gateway_code: None,
+        }
+    }
+
+    /// The error for a code refused inside an encapsulated response (protocol::codes).
+    pub fn from_gateway_code(code: &str) -> Self {
+        let mapped = match code {
+            codes::AT_INVALID | codes::PRODUCT_NOT_ALLOWED | codes::PRODUCT_UNKNOWN => {
+                ErrorCode::AtRejected
+            }
+            codes::AT_EXPIRED => ErrorCode::AtExpired,
+            codes::AT_USED => ErrorCode::AtUsed,
+            codes::VT_EXPIRED => ErrorCode::VtExpired,
+            codes::VT_INVALID | codes::VT_NOT_BOUND => ErrorCode::VtRejected,
+            codes::REPLAYED => ErrorCode::Replayed,
+            codes::CLOCK_SKEW => ErrorCode::ClockSkew,
+            codes::SERVICE_UNKNOWN | codes::SERVICE_REJECTED => ErrorCode::ServiceError,
+            _ => ErrorCode::GatewayError,
+        };
+        Self {
+            code: mapped,
+            status: 0,
+            gateway_code: sanitize_code(code),
+        }
+    }
+}
+
+/// Keeps a gateway code only if it looks like one (1..=64 of `[A-Z0-9_]`), so no arbitrary
+/// gateway text reaches the page.
+pub fn sanitize_code(code: &str) -> Option<String> {
+    let ok = !code.is_empty()
+        && code.len() <= 64
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    if ok {
+        Some(code.to_owned())
+    } else {
+        None
+    }
+}
+
+impl From<ErrorCode> for SdkError {
+    fn from(code: ErrorCode) -> Self {
+        Self::new(code)
+    }
+}
+
+impl From<EncapsulationError> for SdkError {
+    fn from(e: EncapsulationError) -> Self {
+        Self::new(match e {
+            EncapsulationError::DecryptFailed => ErrorCode::DecryptFailed,
+            EncapsulationError::RandomFailed => ErrorCode::UnsupportedBrowser,
+            EncapsulationError::InvalidKey
+            | EncapsulationError::KeyUnknown
+            | EncapsulationError::UnsupportedSuite => ErrorCode::KeyConfig,
+            EncapsulationError::TooLarge => ErrorCode::InvalidArgument,
+            _ => ErrorCode::BadResponse,
+        })
+    }
+}
+
+impl From<KeyConfigError> for SdkError {
+    fn from(e: KeyConfigError) -> Self {
+        Self::new(match e {
+            KeyConfigError::RandomFailed => ErrorCode::UnsupportedBrowser,
+            _ => ErrorCode::KeyConfig,
+        })
+    }
+}
+
+impl From<MessageError> for SdkError {
+    /// A message that does not decode came from the gateway: BAD_RESPONSE. (Encoding errors
+    /// of the caller's own input are mapped to INVALID_ARGUMENT where they happen.)
+    fn from(_: MessageError) -> Self {
+        Self::new(ErrorCode::BadResponse)
+    }
+}
+
+impl From<SdkError> for JsValue {
+    fn from(e: SdkError) -> Self {
+        js::new_h5_access_error(e.code.as_str(), e.status, e.gateway_code)
+    }
+}
+
+/// Maps anything JavaScript threw or rejected with: an `H5AccessError` (an object whose `name`
+/// is "H5AccessError") passes through; anything else — an `Error`, a string, `undefined` — is
+/// `fallback`. Never panics on a JS value.
+pub fn from_js(value: JsValue, fallback: ErrorCode) -> JsValue {
+    if js::is_h5_access_error(&value) {
+        value
+    } else {
+        SdkError::new(fallback).into()
+    }
+}
