@@ -2,7 +2,7 @@
 // exchange, SDK core (wasm) vs hpke-js, interleaved. Serves the files itself on 127.0.0.1:0
 // with COOP/COEP (cross-origin isolated: 5 µs timer resolution) and Cache-Control: no-store.
 //
-// Usage: node bench/browser/run.mjs --www target/bench/www [--sdk-glue /sdk/h5_access.js]
+// Usage: node bench/browser/run.mjs --www target/bench/www [--sdk-glue /sdk/index.js --sdk-fn init]
 //          [--cold 15] [--rounds 40] [--per-round 50] [--warmup 200]
 // /www/ holds wasm-client/, ref/ and (when the SDK is built) sdk/; prints one JSON object.
 import { createServer } from "node:http";
@@ -53,7 +53,7 @@ const median = (xs) => {
 try {
   // (a) Cold initialisation: each sample in a fresh context; kinds interleaved.
   const kinds = [];
-  if (args["sdk-glue"]) kinds.push(["sdk", `kind=wasm&glue=${encodeURIComponent(args["sdk-glue"])}`]);
+  if (args["sdk-glue"]) kinds.push(["sdk", `kind=wasm&glue=${encodeURIComponent(args["sdk-glue"])}&fn=${args["sdk-fn"] ?? "default"}`]);
   kinds.push(["wasm_client", `kind=wasm&glue=${encodeURIComponent("/wasm-client/h5_bench_wasm_client.js")}`]);
   kinds.push(["hpkejs_bundle", `kind=js&module=${encodeURIComponent("/ref/hpke-seal-export.min.js")}`]);
   const cold = Object.fromEntries(kinds.map(([k]) => [k, []]));
@@ -77,7 +77,10 @@ try {
   await ctx.close();
   console.log(JSON.stringify({
     chromium: browser.version(),
-    cold_init_ms: Object.fromEntries(Object.entries(cold).map(([k, xs]) => [k, { samples: xs.length, median: median(xs), min: Math.min(...xs), max: Math.max(...xs) }])),
+    cold_init_ms: Object.fromEntries(Object.entries(cold).map(([k, xs]) => {
+      const init = xs.map((x) => x.init), total = xs.map((x) => x.total);
+      return [k, { samples: xs.length, median: median(init), min: Math.min(...init), max: Math.max(...init), median_with_js_import: median(total) }];
+    })),
     speed,
   }, null, 2));
 } finally {
