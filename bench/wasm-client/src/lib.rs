@@ -9,8 +9,8 @@
 //! so the same bytes can be given to hpke-js and both results checked against each other.
 
 use h5_access::protocol::{
-    decapsulate_request, encapsulate_request_with_ikm, Channel, ExchangeRequest,
-    ExchangeResponse, KeyConfig, KeyPair, Token,
+    decapsulate_request, encapsulate_request_with_ikm, Channel, ExchangeRequest, ExchangeResponse,
+    KeyConfig, KeyPair, Token,
 };
 use wasm_bindgen::prelude::*;
 
