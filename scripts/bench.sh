@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# `npm run bench` (issue 6; not part of `npm test`): shipped size, client speed against hpke-js,
+# gateway throughput against its crypto limit. Raw results go to target/bench/*.json, and
+# docs/BENCHMARKS.md's generated section (between the bench:start / bench:end markers) is
+# rewritten from them by bench/report.mjs.
+#
+# Pinning (2 cores): the gateway (criterion and the HTTP server) runs on CPU 1 with taskset, the
+# load client on CPU 0. Env: BENCH_REQUESTS (20000), BENCH_CONCURRENCY (32), BENCH_COLD (15),
+# BENCH_ROUNDS (40) × BENCH_PER_ROUND (50) browser iterations per side.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+step() { printf '\n=== %s ===\n' "$*"; }
+OUT=target/bench
+WWW=$OUT/www
+mkdir -p "$OUT" "$WWW"
+pin() { if command -v taskset >/dev/null; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi; }
+
+step "bootstrap"
+bash scripts/bootstrap.sh
+if [ ! -d bench/reference/node_modules ] || [ bench/reference/package-lock.json -nt bench/reference/node_modules/.package-lock.json ]; then
+  npm ci --prefix bench/reference --no-audit --no-fund --loglevel=error
+fi
+{
+  echo "{"
+  echo "  \"started\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\","
+  echo "  \"cpu_model\": \"$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)\","
+  echo "  \"cores\": $(nproc),"
+  echo "  \"kernel\": \"$(uname -r)\","
+  echo "  \"loadavg_start\": \"$(cut -d' ' -f1-3 /proc/loadavg)\","
+  echo "  \"rustc\": \"$(rustc -V)\","
+  echo "  \"node\": \"$(node -v)\","
+  echo "  \"wasm_bindgen\": \"$(wasm-bindgen --version)\","
+  echo "  \"wasm_opt\": \"$(node_modules/.bin/wasm-opt --version)\""
+  echo "}"
+} > "$OUT/machine.json"
+
+step "build: SDK package, wasm client core, native gateway + load client"
+bash scripts/build-sdk.sh
+rm -rf "$WWW/sdk" && cp -r pkg "$WWW/sdk"
+CARGO_TARGET_DIR=target/bench-wasm cargo build --release --target wasm32-unknown-unknown \
+  --manifest-path bench/wasm-client/Cargo.toml
+wasm-bindgen --target web --out-dir "$WWW/wasm-client" \
+  target/bench-wasm/wasm32-unknown-unknown/release/h5_bench_wasm_client.wasm
+node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers \
+  "$WWW/wasm-client/h5_bench_wasm_client_bg.wasm" -o "$WWW/wasm-client/h5_bench_wasm_client_bg.wasm"
+cargo build --profile native -p h5-mock-gateway -p h5-bench-load
+cargo bench --profile native --features gateway --bench gateway_exchange --no-run
+cargo bench --features gateway --bench gateway_exchange --no-run
+
+step "1. size: SDK package vs hpke-js (seal + export), esbuild --minify"
+runtime=$(ls pkg/snippets/*/js/runtime.js | head -n 1)
+node bench/size.mjs h5_access_bg.wasm=pkg/h5_access_bg.wasm h5_access.js=pkg/h5_access.js \
+  index.js=pkg/index.js runtime.js="$runtime" > "$OUT/sdk-size.json"
+node bench/reference/ref-size.mjs "$WWW/ref" > "$OUT/ref-size.json"
+
+step "3a. gateway crypto limit: criterion, one exchange's server work, CPU 1 (profile native)"
+CRITERION_HOME=$OUT/criterion-native pin 1 \
+  cargo bench --profile native --features gateway --bench gateway_exchange
+step "3b. gateway HTTP load: h5-mock-gateway on CPU 1, load client on CPU 0, 127.0.0.1"
+pin 0 target/native/h5-bench-load --gateway-bin target/native/h5-mock-gateway \
+  --requests "${BENCH_REQUESTS:-20000}" --concurrency "${BENCH_CONCURRENCY:-32}" --time-cap 60 \
+  --server-cpu 1 --server-log "$OUT/gateway-load.log" > "$OUT/load.json"
+cat "$OUT/load.json"
+step "3c. the same criterion bench built with the release profile (opt-level z), CPU 1"
+CRITERION_HOME=$OUT/criterion-release pin 1 \
+  cargo bench --features gateway --bench gateway_exchange
+
+step "2. client speed in headless Chromium: cold init; SDK core vs hpke-js per exchange"
+node bench/browser/run.mjs --www "$WWW" --sdk-glue /sdk/index.js --sdk-fn init \
+  --cold "${BENCH_COLD:-15}" --rounds "${BENCH_ROUNDS:-40}" --per-round "${BENCH_PER_ROUND:-50}" \
+  --warmup 200 > "$OUT/browser.json"
+cat "$OUT/browser.json"
+
+step "4. docs/BENCHMARKS.md"
+echo "$(cut -d' ' -f1-3 /proc/loadavg)" > "$OUT/loadavg_end.txt"
+node bench/report.mjs "$OUT" docs/BENCHMARKS.md
+echo "bench: docs/BENCHMARKS.md rewritten from $OUT/*.json"
