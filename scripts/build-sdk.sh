@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
 rm -rf pkg
-wasm-pack build --release --target web --out-dir pkg --mode no-install --no-pack --no-typescript
+# Without the `std` feature: the wasm brings its own panic handler (a trap) and allocator.
+wasm-pack build --release --target web --out-dir pkg --mode no-install --no-pack --no-typescript \
+  -- --no-default-features
 # wasm-pack writes a `*` .gitignore that npm pack would honour inside `files`.
 rm -f pkg/.gitignore
 # Never Debian's wasm-opt 108 (its output fails in Chromium): npm's binaryen only.

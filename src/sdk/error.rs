@@ -4,6 +4,9 @@
 //! `code` is one of [`ErrorCode`]. The wasm throws only the code (and the gateway's own code);
 //! the message is fixed per code in JavaScript and never holds a token, a key or plaintext.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+
 use wasm_bindgen::JsValue;
 
 use crate::protocol::{codes, EncapsulationError, KeyConfigError, MessageError};

@@ -25,3 +25,18 @@ pub mod error;
 
 pub use self::core::{check_key_config, first_config, seal_exchange, Pending, Session};
 pub use error::{ErrorCode, SdkError};
+
+/// The release wasm's allocator (built without the `std` feature, scripts/build-sdk.sh): the
+/// same dlmalloc std uses on wasm32.
+#[cfg(not(feature = "std"))]
+#[global_allocator]
+static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+
+/// The release wasm's panic handler (built without the `std` feature): a trap, which the
+/// JavaScript half turns into an `H5AccessError` with the call's fallback code. Nothing formats
+/// a panic message, so `core::fmt` and the panic strings are not in the module.
+#[cfg(not(feature = "std"))]
+#[panic_handler]
+fn panic(_: &::core::panic::PanicInfo<'_>) -> ! {
+    ::core::arch::wasm32::unreachable()
+}
