@@ -14,8 +14,9 @@ wasm-pack build --release --target web --out-dir pkg --mode no-install --no-pack
 # wasm-pack writes a `*` .gitignore that npm pack would honour inside `files`.
 rm -f pkg/.gitignore
 # Never Debian's wasm-opt 108 (its output fails in Chromium): npm's binaryen only.
-node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers \
-  pkg/h5_access_bg.wasm -o pkg/h5_access_bg.wasm
+# Flags measured in docs/BENCHMARKS.md (flatten + rereloop + gufa: about 250 B gzip below -Oz).
+node_modules/.bin/wasm-opt --flatten --rereloop -Oz --gufa -Oz --converge \
+  --strip-debug --strip-producers pkg/h5_access_bg.wasm -o pkg/h5_access_bg.wasm
 
 [ ! -e pkg/snippets ] || { echo "build-sdk: unexpected JS snippets in pkg/" >&2; exit 1; }
 # One minified ES module (exports keep their names; the syntax floor is README "Browser support").
