@@ -21,7 +21,7 @@ cargo clippy --target wasm32-unknown-unknown --lib --no-default-features -- -D w
 step "native tests (protocol core, gateway, mock gateway over loopback HTTP)"
 cargo test --workspace --all-features
 
-step "SDK release build (wasm-pack --target web, npm wasm-opt -Oz) into pkg/"
+step "SDK release build (wasm-pack --target web, npm wasm-opt, esbuild) into pkg/"
 bash scripts/build-sdk.sh
 
 step "SDK size budget (.wasm + JS glue, gzip -9)"
