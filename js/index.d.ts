@@ -62,8 +62,8 @@ export declare class H5Session {
   /**
    * Calls `service` with `body` (any JSON value; omitted: `{}`), sealed and bound to this
    * session; resolves to the service's decrypted JSON answer. Rejects with H5AccessError
-   * (SESSION_CLOSED, VT_EXPIRED, VT_REJECTED, REPLAYED, CLOCK_SKEW, SERVICE_ERROR, NETWORK,
-   * TIMEOUT, HTTP_STATUS, BAD_RESPONSE, DECRYPT_FAILED, KEY_CONFIG, GATEWAY_ERROR,
+   * (SESSION_CLOSED, VT_EXPIRED, VT_REJECTED, REPLAYED, CLOCK_SKEW, SERVICE_ERROR, RATE_LIMITED,
+   * NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE, DECRYPT_FAILED, KEY_CONFIG, GATEWAY_ERROR,
    * INVALID_ARGUMENT).
    */
   call(service: string, body?: JsonValue): Promise<JsonValue>;
@@ -96,6 +96,7 @@ export type H5AccessErrorCode =
   | "REPLAYED"
   | "CLOCK_SKEW"
   | "SERVICE_ERROR"
+  | "RATE_LIMITED"
   | "GATEWAY_ERROR"
   | "INVALID_ARGUMENT"
   | "UNSUPPORTED_BROWSER";

@@ -25,6 +25,7 @@ const MESSAGES = {
   REPLAYED: "the gateway saw this request before",
   CLOCK_SKEW: "the device clock is too far from the gateway's",
   SERVICE_ERROR: "the service refused the call",
+  RATE_LIMITED: "too many calls in this session this minute",
   GATEWAY_ERROR: "the gateway failed to process the request",
   INVALID_ARGUMENT: "invalid argument",
   UNSUPPORTED_BROWSER: "this browser lacks WebAssembly or crypto.getRandomValues",
@@ -391,8 +392,8 @@ export class H5Session {
   /**
    * Calls `service` with `body` (any JSON value; `undefined` is sent as `{}`), sealed and bound
    * to this session; resolves to the service's decrypted JSON answer. Rejects with H5AccessError
-   * (SESSION_CLOSED, VT_EXPIRED, VT_REJECTED, REPLAYED, CLOCK_SKEW, SERVICE_ERROR, NETWORK,
-   * TIMEOUT, HTTP_STATUS, BAD_RESPONSE, DECRYPT_FAILED, KEY_CONFIG, GATEWAY_ERROR,
+   * (SESSION_CLOSED, VT_EXPIRED, VT_REJECTED, REPLAYED, CLOCK_SKEW, SERVICE_ERROR, RATE_LIMITED,
+   * NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE, DECRYPT_FAILED, KEY_CONFIG, GATEWAY_ERROR,
    * INVALID_ARGUMENT).
    */
   async call(service, body) {

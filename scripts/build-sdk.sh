@@ -1,20 +1,30 @@
 #!/usr/bin/env bash
 # Builds the npm package's contents into pkg/: the release wasm (wasm-pack, --target web),
-# optimised by npm binaryen's wasm-opt -Oz, plus the package entry (js/index.js, js/index.d.ts:
-# the public API; the wasm-bindgen glue h5_access.js is internal and has no types).
+# optimised by npm binaryen's wasm-opt -Oz; the package entry pkg/index.js, which is js/index.js
+# bundled with the wasm-bindgen glue (internal, no types) and minified by esbuild; and the
+# hand-written types js/index.d.ts. H5_SOURCEMAP=1 also writes pkg/index.js.map (not packaged).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
 rm -rf pkg
-wasm-pack build --release --target web --out-dir pkg --mode no-install --no-pack --no-typescript
+# Without the `std` feature: the wasm brings its own panic handler (a trap) and allocator.
+wasm-pack build --release --target web --out-dir pkg --mode no-install --no-pack --no-typescript \
+  -- --no-default-features
 # wasm-pack writes a `*` .gitignore that npm pack would honour inside `files`.
 rm -f pkg/.gitignore
 # Never Debian's wasm-opt 108 (its output fails in Chromium): npm's binaryen only.
-node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers \
-  pkg/h5_access_bg.wasm -o pkg/h5_access_bg.wasm
+# Flags measured in docs/BENCHMARKS.md (flatten + rereloop + gufa: about 250 B gzip below -Oz).
+node_modules/.bin/wasm-opt --flatten --rereloop -Oz --gufa -Oz --converge \
+  --strip-debug --strip-producers pkg/h5_access_bg.wasm -o pkg/h5_access_bg.wasm
 
 [ ! -e pkg/snippets ] || { echo "build-sdk: unexpected JS snippets in pkg/" >&2; exit 1; }
+# One minified ES module (exports keep their names; the syntax floor is README "Browser support").
 cp js/index.js pkg/index.js
+node_modules/.bin/esbuild pkg/index.js --bundle --minify --format=esm \
+  --target=chrome96,safari15,firefox90 --legal-comments=none --log-level=warning \
+  ${H5_SOURCEMAP:+--sourcemap=external --sources-content=true} \
+  --allow-overwrite --outfile=pkg/index.js
+rm pkg/h5_access.js
 cp js/index.d.ts pkg/index.d.ts
 echo "build-sdk: pkg/ ready ($(wc -c < pkg/h5_access_bg.wasm) bytes of wasm)"

@@ -16,11 +16,12 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 step "cargo clippy (wasm32: SDK library and its test suites, -D warnings)"
 cargo clippy --target wasm32-unknown-unknown --lib --test sdk_node -- -D warnings
+cargo clippy --target wasm32-unknown-unknown --lib --no-default-features -- -D warnings # as shipped
 
 step "native tests (protocol core, gateway, mock gateway over loopback HTTP)"
 cargo test --workspace --all-features
 
-step "SDK release build (wasm-pack --target web, npm wasm-opt -Oz) into pkg/"
+step "SDK release build (wasm-pack --target web, npm wasm-opt, esbuild) into pkg/"
 bash scripts/build-sdk.sh
 
 step "SDK size budget (.wasm + JS glue, gzip -9)"

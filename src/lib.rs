@@ -15,6 +15,10 @@
 //!
 //! The wire format is specified byte by byte in docs/PROTOCOL.md.
 
+#![cfg_attr(all(target_arch = "wasm32", not(feature = "std")), no_std)]
+
+extern crate alloc;
+
 pub mod protocol;
 
 #[cfg(feature = "gateway")]

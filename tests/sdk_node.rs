@@ -135,6 +135,22 @@ fn refusals_throw_the_code_and_the_gateway_code() {
 }
 
 #[wasm_bindgen_test]
+fn a_rate_limited_call_throws_rate_limited() {
+    let p = seal_exchange(&keys(), "AT.abc".into(), "wealth-01".into(), NOW).unwrap();
+    let (_, ctx) = gateway_exchange(&p);
+    let session = p.open_exchange(&issued(&ctx, "{}")).unwrap();
+    let call = session
+        .seal_call(&keys(), "quote".into(), "{}".into(), NOW)
+        .unwrap();
+    let (_, cctx) = decapsulate_request(&[gateway_key()], Channel::Call, &call.request()).unwrap();
+    let refused = CallResponse::Refused {
+        code: codes::RATE_LIMITED.into(),
+    };
+    let sealed = cctx.seal_response(&refused.encode().unwrap()).unwrap();
+    assert_eq!(thrown(call.open_call(&sealed)), "RATE_LIMITED RATE_LIMITED");
+}
+
+#[wasm_bindgen_test]
 fn bad_inputs_throw_their_codes() {
     let k = keys();
     assert_eq!(
@@ -195,9 +211,8 @@ fn every_gateway_code_maps() {
         codes::REPLAYED => ErrorCode::Replayed,
         codes::CLOCK_SKEW => ErrorCode::ClockSkew,
         codes::SERVICE_UNKNOWN | codes::SERVICE_REJECTED => ErrorCode::ServiceError,
-        codes::MALFORMED | codes::UNSUPPORTED_VERSION | codes::INTERNAL | codes::RATE_LIMITED => {
-            ErrorCode::GatewayError
-        }
+        codes::RATE_LIMITED => ErrorCode::RateLimited,
+        codes::MALFORMED | codes::UNSUPPORTED_VERSION | codes::INTERNAL => ErrorCode::GatewayError,
         other => panic!("gateway code {other} has no expected SDK code in this test"),
     };
     for &c in codes::ALL {

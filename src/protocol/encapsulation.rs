@@ -1,6 +1,8 @@
 //! Encapsulated requests and responses: the RFC 9458 §4.3 / §4.4 construction with this
 //! protocol's own labels (RFC 9458 §4.6).
 
+use alloc::vec::Vec;
+
 use chacha20poly1305::aead::{Aead as _, KeyInit, Payload};
 use chacha20poly1305::ChaCha20Poly1305;
 use hkdf::Hkdf;

@@ -1,5 +1,8 @@
 //! Key configurations (RFC 9458 §3) and the gateway's HPKE key pairs.
 
+use alloc::vec;
+use alloc::vec::Vec;
+
 use hpke::kem::{Kem as _, X25519HkdfSha256};
 use hpke::{Deserializable, Serializable};
 use zeroize::Zeroizing;

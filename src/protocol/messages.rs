@@ -3,6 +3,11 @@
 //! Binary, big-endian, length-prefixed, strict: decoding refuses short input, trailing bytes,
 //! unknown versions and out-of-range fields, so every message has exactly one encoding.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
 use zeroize::Zeroizing;
 
 use super::encapsulation::{SessionSecret, BINDER_LEN};

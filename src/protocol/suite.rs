@@ -30,6 +30,7 @@ pub(crate) type Aead = hpke::aead::ChaCha20Poly1305;
 
 use core::convert::Infallible;
 
+use alloc::vec::Vec;
 use hpke::{Deserializable, OpModeR, OpModeS, Serializable};
 use zeroize::Zeroizing;
 

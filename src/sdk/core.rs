@@ -1,5 +1,9 @@
 //! The synchronous crypto core JavaScript calls: seal a request, open its answer.
 
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
 use wasm_bindgen::prelude::*;
 use zeroize::Zeroizing;
 

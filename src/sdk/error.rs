@@ -4,6 +4,9 @@
 //! `code` is one of [`ErrorCode`]. The wasm throws only the code (and the gateway's own code);
 //! the message is fixed per code in JavaScript and never holds a token, a key or plaintext.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+
 use wasm_bindgen::JsValue;
 
 use crate::protocol::{codes, EncapsulationError, KeyConfigError, MessageError};
@@ -60,6 +63,9 @@ codes! {
     ClockSkew => "CLOCK_SKEW",
     /// The service refused the call (unknown service, or body rejected).
     ServiceError => "SERVICE_ERROR",
+    /// The session made more calls in the current minute than the gateway allows (its
+    /// `RATE_LIMITED`, docs/PROTOCOL.md §6): wait, then retry the call.
+    RateLimited => "RATE_LIMITED",
     /// The gateway failed or did not understand the request.
     GatewayError => "GATEWAY_ERROR",
     /// A caller argument is invalid (options, product or service name, call body).
@@ -100,6 +106,7 @@ impl SdkError {
             codes::REPLAYED => ErrorCode::Replayed,
             codes::CLOCK_SKEW => ErrorCode::ClockSkew,
             codes::SERVICE_UNKNOWN | codes::SERVICE_REJECTED => ErrorCode::ServiceError,
+            codes::RATE_LIMITED => ErrorCode::RateLimited,
             _ => ErrorCode::GatewayError,
         };
         Self {

@@ -25,3 +25,19 @@ pub mod error;
 
 pub use self::core::{check_key_config, first_config, seal_exchange, Pending, Session};
 pub use error::{ErrorCode, SdkError};
+
+/// The release wasm's allocator (built without the `std` feature, scripts/build-sdk.sh): talc's
+/// single-threaded wasm allocator, a drop-in for the dlmalloc std uses, about 1.9 KB gzip smaller
+/// (docs/BENCHMARKS.md). Secrets are zeroized before their memory is freed, whatever the allocator.
+#[cfg(not(feature = "std"))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
+/// The release wasm's panic handler (built without the `std` feature): a trap, which the
+/// JavaScript half turns into an `H5AccessError` with the call's fallback code. Nothing formats
+/// a panic message, so `core::fmt` and the panic strings are not in the module.
+#[cfg(not(feature = "std"))]
+#[panic_handler]
+fn panic(_: &::core::panic::PanicInfo<'_>) -> ! {
+    ::core::arch::wasm32::unreachable()
+}
