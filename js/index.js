@@ -5,7 +5,7 @@
 // and keeps the HPKE contexts, the session secret and the VT in its memory — JavaScript only
 // ever holds handles to them, and `close()` zeroizes them. Nothing here sees a secret except
 // takeAccessToken and exchange, which hand the AT straight to the wasm.
-import initWasm, { checkKeyConfig, sealExchange } from "./h5_access.js";
+import initWasm, { checkKeyConfig, scrubStack, sealExchange } from "./h5_access.js";
 
 /** What each code means; never holds secret material (README "Error codes"). */
 const MESSAGES = {
@@ -49,7 +49,8 @@ export class H5AccessError extends Error {
 /**
  * Runs a wasm core function. The core throws a string: an error code, or a code, a space and the
  * gateway's own code ("AT_REJECTED PRODUCT_NOT_ALLOWED"). Anything else (a trap: a bug) becomes
- * `fallback`, so every failure is still an H5AccessError.
+ * `fallback`, so every failure is still an H5AccessError. Afterwards the wasm's shadow stack is
+ * scrubbed of the copies of secrets the call left in returned frames (src/sdk/core.rs).
  */
 function core(fallback, f) {
   try {
@@ -58,6 +59,8 @@ function core(fallback, f) {
     if (typeof e !== "string") throw new H5AccessError(fallback);
     const i = e.indexOf(" ");
     throw i < 0 ? new H5AccessError(e) : new H5AccessError(e.slice(0, i), 0, e.slice(i + 1));
+  } finally {
+    scrubStack();
   }
 }
 
@@ -431,6 +434,7 @@ export class H5Session {
     if (this.#inner !== null) {
       this.#inner.free();
       this.#inner = null;
+      scrubStack();
     }
   }
 

@@ -5,7 +5,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use wasm_bindgen::prelude::*;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::error::{ErrorCode, SdkError};
 use crate::protocol::messages::REQUEST_ID_LEN;
@@ -31,6 +31,26 @@ pub fn first_config(bytes: &[u8]) -> Result<KeyConfig, SdkError> {
 #[wasm_bindgen(js_name = checkKeyConfig)]
 pub fn check_key_config(config: &[u8]) -> Result<(), JsValue> {
     first_config(config).map(|_| ()).map_err(JsValue::from)
+}
+
+/// Bytes of the wasm shadow stack [`scrub_stack`] overwrites: four times the deepest the SDK's
+/// calls go (an exchange and a call in the release build touch under 8 KiB of stack).
+pub const SCRUB_STACK_LEN: usize = 32 * 1024;
+
+/// `scrubStack()`: zeroizes (volatile writes, the `zeroize` crate) the [`SCRUB_STACK_LEN`] bytes
+/// of the wasm shadow stack below the caller's frame.
+///
+/// Secrets moved by value (HPKE's KEM shared secret, key schedule and exporter secrets, the
+/// exported response and session secrets) leave copies in stack frames that have returned;
+/// nothing else overwrites them until a later call reuses that stack. `js/index.js` calls this
+/// after every call into the wasm that handles a secret and after `close()`, from the top of the
+/// stack, so the frames of wasm-bindgen's own wrappers (where return values are staged) are
+/// scrubbed too. Best effort: it cannot reach copies the engine makes outside linear memory.
+#[wasm_bindgen(js_name = scrubStack)]
+#[inline(never)]
+pub fn scrub_stack() {
+    let mut area = [0u8; SCRUB_STACK_LEN];
+    area.zeroize();
 }
 
 fn random_id() -> Result<[u8; REQUEST_ID_LEN], SdkError> {
