@@ -178,8 +178,42 @@ const STALE_KEY = "https://iana.org/assignments/http-problem-types#ohttp-key";
 const media = (channel, dir) => "application/vnd.h5-access." + channel + "-" + dir;
 
 /**
+ * Longest gateway answer read, bytes: an encapsulated response at its protocol maximum,
+ * 32 + (1 + 1 + 8 + 2 + 2048 + 4 + 524288) + 16 (docs/PROTOCOL.md §4.2; MAX_RESPONSE_LEN in
+ * src/protocol/encapsulation.rs). Key configuration lists are held to it too.
+ */
+const MAX_ANSWER = 526400;
+/** Longest error (problem+json) body read, bytes. */
+const MAX_PROBLEM = 16384;
+
+/**
+ * Reads `res`'s body, at most `cap` bytes: a declared Content-Length over it is refused before
+ * reading, and the stream is cancelled as soon as it passes it. Resolves to the bytes, or null
+ * if the body is too long.
+ */
+async function readBody(res, cap) {
+  if (Number(res.headers.get("content-length")) > cap) return null;
+  const reader = res.body && res.body.getReader();
+  const chunks = [];
+  let total = 0;
+  for (let r; reader && !(r = await reader.read()).done; ) {
+    total += r.value.length;
+    if (total > cap) {
+      reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(r.value);
+  }
+  const bytes = new Uint8Array(total);
+  chunks.reduce((at, c) => (bytes.set(c, at), at + c.length), 0);
+  return bytes;
+}
+
+/**
  * One HTTP exchange (body `undefined`: GET): resolves to { status, type, body: Uint8Array } for
- * any HTTP status; rejects with H5AccessError NETWORK or TIMEOUT. The timeout covers the body.
+ * any HTTP status; rejects with H5AccessError NETWORK or TIMEOUT (however fetch fails), or, for
+ * a body over its cap (MAX_ANSWER for a 200, MAX_PROBLEM else), BAD_RESPONSE for a 200 and
+ * HTTP_STATUS otherwise. The timeout covers the body.
  */
 async function send(url, contentType, accept, body, timeoutMs) {
   const controller = typeof AbortController === "function" ? new AbortController() : null;
@@ -189,31 +223,39 @@ async function send(url, contentType, accept, body, timeoutMs) {
     timedOut = true;
     if (controller) controller.abort();
     // Browsers without AbortController still get a timeout (the request is left to finish).
-    setTimeout(() => rejectTimeout(new H5AccessError("TIMEOUT")), 50);
+    setTimeout(() => rejectTimeout(), 50);
   }, timeoutMs);
   const timeout = new Promise((_, reject) => (rejectTimeout = reject));
+  let res;
   try {
-    const work = (async () => {
-      const res = await fetch(url, {
-        method: body ? "POST" : "GET",
-        headers: body ? { "content-type": contentType, accept } : { accept },
-        body,
-        cache: "no-store",
-        credentials: "omit",
-        redirect: "error",
-        signal: controller ? controller.signal : undefined,
-      });
-      const bytes = new Uint8Array(await res.arrayBuffer());
-      return { status: res.status | 0, type: res.headers.get("content-type") || "", body: bytes };
-    })();
-    return await Promise.race([work, timeout]);
-  } catch (e) {
-    if (e instanceof H5AccessError) throw e;
+    res = await Promise.race([
+      (async () => {
+        const r = await fetch(url, {
+          method: body ? "POST" : "GET",
+          headers: body ? { "content-type": contentType, accept } : { accept },
+          body,
+          cache: "no-store",
+          credentials: "omit",
+          redirect: "error",
+          signal: controller ? controller.signal : undefined,
+        });
+        const status = r.status | 0;
+        const bytes = await readBody(r, status === 200 ? MAX_ANSWER : MAX_PROBLEM);
+        return { status, type: r.headers.get("content-type") || "", body: bytes };
+      })(),
+      timeout,
+    ]);
+  } catch {
+    // Whatever fetch or the body rejected with (an H5AccessError from a wrapped fetch included).
     throw new H5AccessError(timedOut ? "TIMEOUT" : "NETWORK");
   } finally {
     clearTimeout(timer);
     rejectTimeout = () => {};
   }
+  if (res.body === null) {
+    throw res.status === 200 ? new H5AccessError("BAD_RESPONSE") : new H5AccessError("HTTP_STATUS", res.status);
+  }
+  return res;
 }
 
 /** Whether a Content-Type (parameters ignored, case-insensitive) is `expected`. */

@@ -10,8 +10,8 @@ use zeroize::{Zeroize, Zeroizing};
 use super::error::{ErrorCode, SdkError};
 use crate::protocol::messages::REQUEST_ID_LEN;
 use crate::protocol::{
-    encapsulate_request, CallRequest, CallResponse, Channel, ClientContext, ExchangeRequest,
-    ExchangeResponse, KeyConfig, SessionSecret, Token,
+    encapsulate_request, CallRequest, CallResponse, Channel, ClientContext, EncapsulationError,
+    ExchangeRequest, ExchangeResponse, KeyConfig, SessionSecret, Token,
 };
 
 /// The first configuration of an `application/ohttp-keys` list (RFC 9458 §3.2), or of a single
@@ -92,6 +92,15 @@ pub fn seal_exchange(
     Ok(seal(config, Channel::Exchange, &plaintext)?)
 }
 
+/// Opens an answer with `context`. An answer longer than the protocol allows is refused before
+/// decrypting: BAD_RESPONSE (where sealing too much is the caller's INVALID_ARGUMENT).
+fn open(context: &ClientContext, body: &[u8]) -> Result<Zeroizing<Vec<u8>>, SdkError> {
+    context.open_response(body).map_err(|e| match e {
+        EncapsulationError::TooLarge => SdkError::new(ErrorCode::BadResponse),
+        e => e.into(),
+    })
+}
+
 /// A request in flight: its encapsulated bytes and the HPKE context that opens its one answer.
 /// Opening consumes it (the JavaScript object is freed); the context is zeroized on drop.
 #[wasm_bindgen]
@@ -109,11 +118,11 @@ impl Pending {
 
     /// `openExchange(body)`: opens the exchange answer into a [`Session`].
     ///
-    /// Throws DECRYPT_FAILED (tampered), BAD_RESPONSE (truncated, or a plaintext that does not
-    /// decode), or the gateway's refusal mapped by [`SdkError::from_gateway_code`].
+    /// Throws DECRYPT_FAILED (tampered), BAD_RESPONSE (truncated, longer than
+    /// `MAX_RESPONSE_LEN`, or a plaintext that does not decode), or the gateway's refusal mapped by [`SdkError::from_gateway_code`].
     #[wasm_bindgen(js_name = openExchange)]
     pub fn open_exchange(self, body: &[u8]) -> Result<Session, JsValue> {
-        let plaintext = self.context.open_response(body).map_err(SdkError::from)?;
+        let plaintext = open(&self.context, body)?;
         match ExchangeResponse::decode(&plaintext).map_err(SdkError::from)? {
             ExchangeResponse::Issued {
                 issued_token,
@@ -135,7 +144,7 @@ impl Pending {
     /// [`SdkError::from_gateway_code`].
     #[wasm_bindgen(js_name = openCall)]
     pub fn open_call(self, body: &[u8]) -> Result<String, JsValue> {
-        let plaintext = self.context.open_response(body).map_err(SdkError::from)?;
+        let plaintext = open(&self.context, body)?;
         match CallResponse::decode(&plaintext).map_err(SdkError::from)? {
             CallResponse::Ok { body } => Ok(body),
             CallResponse::Refused { code } => Err(SdkError::from_gateway_code(&code).into()),
