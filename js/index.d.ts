@@ -115,7 +115,9 @@ export declare class H5AccessError extends Error {
 
 /**
  * Reads the access token from `location.hash` (`#at=<token>`; other `&`-separated parameters
- * are kept), removes it from the URL and from the current history entry, and returns it.
+ * are kept), removes it from the URL and from the current history entry, and returns it. An
+ * `at` in the query is not read but removed too. The browser's Navigation Timing entry keeps the
+ * original URL: exchange the AT at once (README).
  * Synchronous and usable before the wasm is loaded. Throws H5AccessError AT_MISSING when there
  * is none (so a second call throws).
  * @param name the hash parameter, default "at".

@@ -128,7 +128,8 @@ export function init(source) {
 /**
  * Reads the access token from `location.hash` (`#at=<token>`, other `&`-separated parameters
  * kept), removes it from the URL and replaces the current history entry so that neither
- * `location` nor `history` holds it any more. Throws H5AccessError AT_MISSING if absent.
+ * `location` nor `history` holds it any more. An `at` in the query is never read (a query goes
+ * to servers and into Referer) but is removed too. Throws H5AccessError AT_MISSING if absent.
  */
 export function takeAccessToken(name = "at") {
   const loc = globalThis.location;
@@ -149,23 +150,27 @@ export function takeAccessToken(name = "at") {
       rest.push(part);
     }
   }
-  if (token === null) throw new H5AccessError("AT_MISSING");
-  const url = loc.pathname + loc.search + (rest.length ? "#" + rest.join("&") : "");
+  const search = String(loc.search || "");
+  const query = search.slice(1).split("&").filter((p) => p !== "" && !p.startsWith(prefix));
+  const inQuery = query.length !== search.slice(1).split("&").filter((p) => p !== "").length;
+  if (token === null && !inQuery) throw new H5AccessError("AT_MISSING");
+  const hash = rest.length ? "#" + rest.join("&") : "";
   let replaced = false;
   try {
     const h = globalThis.history;
     if (h && typeof h.replaceState === "function") {
-      h.replaceState(h.state, "", url);
+      h.replaceState(h.state, "", loc.pathname + (inQuery ? (query.length ? "?" + query.join("&") : "") : search) + hash);
       replaced = true;
     }
   } catch {
     // e.g. a sandboxed document: fall through.
   }
-  if (!replaced || loc.hash.indexOf(prefix) !== -1) {
-    // A hash-only location.replace does not reload and replaces the current entry.
-    loc.replace(url);
+  if (token !== null && (!replaced || loc.hash.indexOf(prefix) !== -1)) {
+    // A hash-only location.replace does not reload and replaces the current entry (the query
+    // cannot be changed without a reload: it is left as it is).
+    loc.replace(loc.pathname + search + hash);
   }
-  if (token === "") throw new H5AccessError("AT_MISSING");
+  if (!token) throw new H5AccessError("AT_MISSING");
   return token;
 }
 
