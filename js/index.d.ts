@@ -11,7 +11,10 @@ export type WasmSource = string | URL | BufferSource | WebAssembly.Module;
 
 /** Options of `H5Client.create`. */
 export interface H5ClientOptions {
-  /** The gateway's origin and optional base path, e.g. "https://gw.example.com" (no trailing "/v1"). */
+  /**
+   * The gateway's origin and optional base path, e.g. "https://gw.example.com" (no trailing
+   * "/v1"): an absolute https: or http: URL without query, fragment or credentials.
+   */
   gateway: string;
   /**
    * The gateway's key configuration, pinned: the `application/ohttp-keys` bytes of
@@ -19,7 +22,7 @@ export interface H5ClientOptions {
    * Omitted: fetched from the gateway once by `create`, and cached by the client.
    */
   keyConfig?: Uint8Array | string;
-  /** Timeout of each HTTP request in milliseconds, body included. Default 10000. */
+  /** Timeout of each HTTP request in milliseconds, body included: over 0, at most 120000. Default 10000. */
   timeoutMs?: number;
   /** Where to load the `.wasm` from (default: next to the package's JS). Used by the first `create`. */
   wasm?: WasmSource;

@@ -301,8 +301,24 @@ function base64(text) {
 
 const PRIVATE = Symbol();
 const DEFAULT_TIMEOUT_MS = 10000;
-/** Longest timeout `setTimeout` honours, milliseconds. */
-const MAX_TIMEOUT_MS = 2147483647;
+/** Longest `timeoutMs` accepted: two minutes. */
+const MAX_TIMEOUT_MS = 120000;
+
+/**
+ * The gateway option as a base URL without trailing "/": an absolute http: or https: URL with
+ * no query, fragment or credentials; else null.
+ */
+function gatewayBase(gateway) {
+  try {
+    const u = new URL(gateway);
+    if (typeof gateway === "string" && /^https?:$/.test(u.protocol) && !/[?#]/.test(gateway) && !u.username && !u.password) {
+      return u.href.replace(/\/+$/, "");
+    }
+  } catch {
+    // Not a URL.
+  }
+  return null;
+}
 
 /** A client of one gateway. Create it with `await H5Client.create(options)`. */
 export class H5Client {
@@ -327,8 +343,10 @@ export class H5Client {
     await init(ok ? options.wasm : undefined);
     if (!ok) throw new H5AccessError("INVALID_ARGUMENT");
     const { gateway, timeoutMs = DEFAULT_TIMEOUT_MS, keyConfig } = options;
-    const base = typeof gateway === "string" ? gateway.replace(/\/+$/, "") : "";
-    if (base === "" || !(timeoutMs >= 1)) throw new H5AccessError("INVALID_ARGUMENT");
+    const base = gatewayBase(gateway);
+    if (base === null || typeof timeoutMs !== "number" || !(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
+      throw new H5AccessError("INVALID_ARGUMENT");
+    }
     let keys;
     if (typeof keyConfig === "string") {
       keys = base64(keyConfig);
@@ -338,7 +356,7 @@ export class H5Client {
     } else if (keyConfig !== undefined) {
       throw new H5AccessError("INVALID_ARGUMENT");
     }
-    const client = new H5Client(PRIVATE, base, Math.floor(Math.min(timeoutMs, MAX_TIMEOUT_MS)), keys);
+    const client = new H5Client(PRIVATE, base, Math.ceil(timeoutMs), keys);
     if (keys === undefined) await client.#fetchKeys();
     else core("KEY_CONFIG", () => checkKeyConfig(keys));
     return client;

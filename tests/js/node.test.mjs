@@ -224,3 +224,24 @@ test("answers over the protocol's maximum are refused: declared or streamed", as
   assert.equal((await rejects(ex(), "HTTP_STATUS")).status, 503);
   assert.equal(s.cancelled, true);
 });
+
+test("the gateway must be an http(s) URL without query, fragment or credentials; timeoutMs 0 < t <= 120000", async () => {
+  script();
+  for (const gateway of [undefined, "", "/", "gw.test", "not a url", "ftp://gw.test", "javascript:alert(1)", "data:,x", "https://gw.test#", "https://gw.test/#x", "https://gw.test/?", "https://gw.test/?q=1", "https://user:pw@gw.test", "https://user@gw.test", new URL("https://gw.test"), 42]) {
+    await rejects(H5.H5Client.create({ gateway, keyConfig: KEYS }), "INVALID_ARGUMENT");
+  }
+  for (const timeoutMs of [0, -1, NaN, Infinity, -Infinity, 1e20, 120001, "5000", true, null, [5], 0n]) {
+    await rejects(create({ keyConfig: KEYS, timeoutMs }), "INVALID_ARGUMENT");
+  }
+  for (const timeoutMs of [0.5, 1, 120000]) await create({ keyConfig: KEYS, timeoutMs });
+  // Accepted forms: trailing slashes dropped, a base path kept, the URL normalised.
+  for (const [gateway, url] of [
+    ["https://gw.test///", "https://gw.test/v1/keys"],
+    ["http://127.0.0.1:8787", "http://127.0.0.1:8787/v1/keys"],
+    ["HTTPS://GW.test/base/", "https://gw.test/base/v1/keys"],
+  ]) {
+    const seen = script(keysAnswer);
+    await H5.H5Client.create({ gateway });
+    assert.equal(seen[0].url, url);
+  }
+});
