@@ -475,10 +475,16 @@ export class H5Session {
     if (typeof service !== "string" || typeof text !== "string") {
       throw new H5AccessError("INVALID_ARGUMENT");
     }
-    const [pending, answer] = await this.#post("call", (keys) => {
-      if (this.#inner === null) throw "SESSION_CLOSED";
-      return this.#inner.sealCall(keys, service, text, Date.now() / 1000);
-    });
+    let pending, answer;
+    try {
+      [pending, answer] = await this.#post("call", (keys) => {
+        if (this.#inner === null) throw "SESSION_CLOSED";
+        return this.#inner.sealCall(keys, service, text, Date.now() / 1000);
+      });
+    } catch (e) {
+      // Closed meanwhile: that is the answer, whatever the gateway or the network did.
+      throw this.#inner === null ? new H5AccessError("SESSION_CLOSED") : e;
+    }
     if (this.#inner === null) {
       pending.free();
       throw new H5AccessError("SESSION_CLOSED");

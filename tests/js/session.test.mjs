@@ -82,3 +82,27 @@ test("after close() the wasm memory holds no secret of the session, nor the VT o
   left.vt = occurrences(Buffer.from(VT));
   assert.deepEqual(left, { at: 0, vt: 0 });
 });
+
+test("a call closed in flight rejects with SESSION_CLOSED whatever the gateway then does", async () => {
+  const c = await client();
+  const stale = JSON.stringify({ type: "https://iana.org/assignments/http-problem-types#ohttp-key", code: "KEY_UNKNOWN" });
+  for (const [what, answer] of [
+    ["a sealed answer", () => G.callOk("{}")],
+    ["a 500", () => R('{"code":"INTERNAL"}', "application/problem+json", 500)],
+    ["a stale-key 422", () => R(stale, "application/problem+json", 422)],
+    ["a 200 of another type", () => R("<html>", "text/html")],
+    ["a network failure", () => Promise.reject(new TypeError("Failed to fetch"))],
+    ["a garbled answer", () => R(new Uint8Array(64), G.MEDIA.call)],
+  ]) {
+    let release;
+    const held = new Promise((r) => (release = r));
+    gateway({ call: async () => (await held, answer()) });
+    const s = await c.exchange("AT.in-flight", { product: "wealth-01" });
+    const p = s.call("echo", {});
+    await new Promise((r) => setTimeout(r, 10)); // the call is at the gateway
+    s.close();
+    release();
+    const e = await rejects(p, "SESSION_CLOSED");
+    assert.equal(e.status, undefined, what);
+  }
+});
