@@ -41,7 +41,7 @@ export declare class H5Client {
    * Creates a client of `options.gateway`, loading the wasm first. Without a pinned
    * `keyConfig` it fetches `GET {gateway}/v1/keys` now. Rejects with H5AccessError
    * (INVALID_ARGUMENT, KEY_CONFIG, NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE,
-   * UNSUPPORTED_BROWSER).
+   * UNSUPPORTED_BROWSER, LOAD_FAILED).
    */
   static create(options: H5ClientOptions): Promise<H5Client>;
   /**
@@ -102,7 +102,8 @@ export type H5AccessErrorCode =
   | "RATE_LIMITED"
   | "GATEWAY_ERROR"
   | "INVALID_ARGUMENT"
-  | "UNSUPPORTED_BROWSER";
+  | "UNSUPPORTED_BROWSER"
+  | "LOAD_FAILED";
 
 /** Every failure of the SDK rejects with this. The message never holds a token or secret. */
 export declare class H5AccessError extends Error {
@@ -129,7 +130,9 @@ export declare function takeAccessToken(name?: string): string;
 
 /**
  * Loads the wasm once; `H5Client.create` calls it. Rejects with H5AccessError
- * UNSUPPORTED_BROWSER (no WebAssembly or crypto.getRandomValues), NETWORK or HTTP_STATUS.
+ * UNSUPPORTED_BROWSER (no WebAssembly or crypto.getRandomValues), LOAD_FAILED (not WebAssembly,
+ * or compiling it refused, e.g. by a CSP without 'wasm-unsafe-eval'), NETWORK or HTTP_STATUS
+ * (the .wasm URL answered an error status; it is fetched once).
  * @param source where the .wasm is; default: next to the package's JS.
  */
 export declare function init(source?: WasmSource): Promise<void>;

@@ -29,6 +29,7 @@ const MESSAGES = {
   GATEWAY_ERROR: "the gateway failed to process the request",
   INVALID_ARGUMENT: "invalid argument",
   UNSUPPORTED_BROWSER: "this browser lacks WebAssembly or crypto.getRandomValues",
+  LOAD_FAILED: "the SDK's WebAssembly could not be loaded or compiled",
 };
 
 /** A gateway's own code is passed on only if it looks like one, so no gateway text reaches the page. */
@@ -81,30 +82,36 @@ async function load(source) {
   }
   const input = source === undefined ? new URL("./h5_access_bg.wasm", import.meta.url) : source;
   if (typeof input === "string" || input instanceof URL) {
+    let res;
     try {
-      // Streaming compile first (the glue uses instantiateStreaming when it can)... Some Android
-      // WebViews, and pages whose debugging console wraps fetch, break it even when the server
-      // sends application/wasm...
-      await initWasm({ module_or_path: input });
+      res = await fetch(input, { credentials: "same-origin" });
+    } catch {
+      throw new H5AccessError("NETWORK");
+    }
+    // A 404 or another error page: reported as such, never downloaded twice or compiled.
+    if (!res.ok) throw new H5AccessError("HTTP_STATUS", res.status);
+    try {
+      // Streaming compile first (the glue uses instantiateStreaming for application/wasm)...
+      // Some Android WebViews, and pages whose debugging console wraps fetch, break it even
+      // when the server sends application/wasm...
+      await initWasm({ module_or_path: res.clone() });
       return;
     } catch {
-      // ...so on any failure fetch the bytes and instantiate them.
+      // ...so on any failure instantiate the same response's bytes.
     }
-    let bytes;
     try {
-      const res = await fetch(input, { credentials: "same-origin" });
-      if (!res.ok) throw new H5AccessError("HTTP_STATUS", res.status);
-      bytes = await res.arrayBuffer();
-    } catch (e) {
-      throw e instanceof H5AccessError ? e : new H5AccessError("NETWORK");
+      source = await res.arrayBuffer();
+    } catch {
+      throw new H5AccessError("NETWORK");
     }
-    source = bytes;
   }
   try {
     // Bytes or a compiled module: WebAssembly.instantiate, no fetch.
     await initWasm({ module_or_path: source });
   } catch {
-    throw new H5AccessError("UNSUPPORTED_BROWSER");
+    // Not WebAssembly (an HTML page served in its place), or compiling it is refused (a CSP
+    // without 'wasm-unsafe-eval'): a deployment problem, not the browser's.
+    throw new H5AccessError("LOAD_FAILED");
   }
 }
 
@@ -336,7 +343,7 @@ export class H5Client {
   /**
    * Creates a client of `options.gateway`. Without a pinned `keyConfig` it fetches
    * `GET {gateway}/v1/keys` now. Rejects with H5AccessError (INVALID_ARGUMENT, KEY_CONFIG,
-   * NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE, UNSUPPORTED_BROWSER).
+   * NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE, UNSUPPORTED_BROWSER, LOAD_FAILED).
    */
   static async create(options) {
     const ok = options !== null && typeof options === "object";

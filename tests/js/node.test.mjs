@@ -148,7 +148,7 @@ test("fetch failures are NETWORK, whatever they reject with; no answer in time i
 });
 
 test("every code makes an H5AccessError with a fixed message; unknown codes are BAD_RESPONSE", () => {
-  const codes = ["NETWORK", "TIMEOUT", "HTTP_STATUS", "BAD_RESPONSE", "DECRYPT_FAILED", "KEY_CONFIG", "AT_MISSING", "AT_EXPIRED", "AT_USED", "AT_REJECTED", "VT_EXPIRED", "VT_REJECTED", "SESSION_CLOSED", "REPLAYED", "CLOCK_SKEW", "SERVICE_ERROR", "RATE_LIMITED", "GATEWAY_ERROR", "INVALID_ARGUMENT", "UNSUPPORTED_BROWSER"];
+  const codes = ["NETWORK", "TIMEOUT", "HTTP_STATUS", "BAD_RESPONSE", "DECRYPT_FAILED", "KEY_CONFIG", "AT_MISSING", "AT_EXPIRED", "AT_USED", "AT_REJECTED", "VT_EXPIRED", "VT_REJECTED", "SESSION_CLOSED", "REPLAYED", "CLOCK_SKEW", "SERVICE_ERROR", "RATE_LIMITED", "GATEWAY_ERROR", "INVALID_ARGUMENT", "UNSUPPORTED_BROWSER", "LOAD_FAILED"];
   const messages = new Set();
   for (const c of codes) {
     const e = new H5.H5AccessError(c);
