@@ -292,9 +292,11 @@ function classify(res, expected) {
       // Not a problem document after all: the status alone.
     }
   }
-  if (res.status === 422 && problem.type === STALE_KEY) return null;
+  // Own properties only: nothing inherited (a polluted Object.prototype) is taken for a field.
+  const field = (k) => (Object.prototype.hasOwnProperty.call(problem, k) ? problem[k] : undefined);
+  if (res.status === 422 && field("type") === STALE_KEY) return null;
   if (res.status < 100) throw new H5AccessError("BAD_RESPONSE");
-  throw new H5AccessError("HTTP_STATUS", res.status, problem.code);
+  throw new H5AccessError("HTTP_STATUS", res.status, field("code"));
 }
 
 /** Standard or URL-safe base64, padding optional, anything else refused: bytes or null. */

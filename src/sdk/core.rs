@@ -101,6 +101,10 @@ fn open(context: &ClientContext, body: &[u8]) -> Result<Zeroizing<Vec<u8>>, SdkE
     })
 }
 
+/// Latest VT expiry accepted from a gateway, seconds since the Unix epoch:
+/// 9999-12-31T23:59:59Z. An `exp` of 0 or beyond it is a broken answer (BAD_RESPONSE).
+pub const MAX_EXP: u64 = 253_402_300_799;
+
 /// A request in flight: its encapsulated bytes and the HPKE context that opens its one answer.
 /// Opening consumes it (the JavaScript object is freed); the context is zeroized on drop.
 #[wasm_bindgen]
@@ -119,7 +123,8 @@ impl Pending {
     /// `openExchange(body)`: opens the exchange answer into a [`Session`].
     ///
     /// Throws DECRYPT_FAILED (tampered), BAD_RESPONSE (truncated, longer than
-    /// `MAX_RESPONSE_LEN`, or a plaintext that does not decode), or the gateway's refusal mapped by [`SdkError::from_gateway_code`].
+    /// `MAX_RESPONSE_LEN`, a plaintext that does not decode, or a VT `exp` of 0 or after
+    /// [`MAX_EXP`]), or the gateway's refusal mapped by [`SdkError::from_gateway_code`].
     #[wasm_bindgen(js_name = openExchange)]
     pub fn open_exchange(self, body: &[u8]) -> Result<Session, JsValue> {
         let plaintext = open(&self.context, body)?;
@@ -128,13 +133,14 @@ impl Pending {
                 issued_token,
                 exp,
                 page,
-            } => Ok(Session {
+            } if exp != 0 && exp <= MAX_EXP => Ok(Session {
                 issued_token,
                 secret: self.context.into_session_secret(),
                 page,
                 exp,
             }),
             ExchangeResponse::Refused { code } => Err(SdkError::from_gateway_code(&code).into()),
+            ExchangeResponse::Issued { .. } => Err(ErrorCode::BadResponse.into()),
         }
     }
 

@@ -24,7 +24,8 @@ pub mod core;
 pub mod error;
 
 pub use self::core::{
-    check_key_config, first_config, scrub_stack, seal_exchange, Pending, Session, SCRUB_STACK_LEN,
+    check_key_config, first_config, scrub_stack, seal_exchange, Pending, Session, MAX_EXP,
+    SCRUB_STACK_LEN,
 };
 pub use error::{ErrorCode, SdkError};
 

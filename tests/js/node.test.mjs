@@ -245,3 +245,22 @@ test("the gateway must be an http(s) URL without query, fragment or credentials;
     assert.equal(seen[0].url, url);
   }
 });
+
+test("problem fields are own properties only: a polluted Object.prototype is not read", async () => {
+  const client = await create({ keyConfig: KEYS });
+  try {
+    Object.prototype.type = "https://iana.org/assignments/http-problem-types#ohttp-key";
+    Object.prototype.code = "AT_USED";
+    // Not the stale-key signal (no refresh, no retry), and no gateway code.
+    for (const body of ["<html>", "{}", '{"__proto__":{"code":"X"}}']) {
+      const seen = script({ status: 422, type: body === "<html>" ? "text/html" : "application/problem+json", body });
+      const e = await rejects(client.exchange("AT.x", { product: "wealth-01" }), "HTTP_STATUS");
+      assert.equal(seen.length, 1);
+      assert.equal(e.status, 422);
+      assert.equal(e.gatewayCode, undefined);
+    }
+  } finally {
+    delete Object.prototype.type;
+    delete Object.prototype.code;
+  }
+});

@@ -106,3 +106,16 @@ test("a call closed in flight rejects with SESSION_CLOSED whatever the gateway t
     assert.equal(e.status, undefined, what);
   }
 });
+
+test("a VT exp of 0 or after 9999-12-31T23:59:59Z is BAD_RESPONSE", async () => {
+  const c = await client();
+  for (const exp of [0, 253402300800, 2n ** 64n - 1n]) {
+    gateway({ exchange: () => G.issued("VT.x", "{}", exp) });
+    await rejects(c.exchange("AT.exp", { product: "wealth-01" }), "BAD_RESPONSE");
+  }
+  gateway({ exchange: () => G.issued("VT.x", "{}", 253402300799) });
+  const s = await c.exchange("AT.exp", { product: "wealth-01" });
+  assert.equal(s.expiresAt, 253402300799000);
+  assert.equal(new Date(s.expiresAt).toISOString(), "9999-12-31T23:59:59.000Z");
+  s.close();
+});
