@@ -11,7 +11,10 @@ export type WasmSource = string | URL | BufferSource | WebAssembly.Module;
 
 /** Options of `H5Client.create`. */
 export interface H5ClientOptions {
-  /** The gateway's origin and optional base path, e.g. "https://gw.example.com" (no trailing "/v1"). */
+  /**
+   * The gateway's origin and optional base path, e.g. "https://gw.example.com" (no trailing
+   * "/v1"): an absolute https: or http: URL without query, fragment or credentials.
+   */
   gateway: string;
   /**
    * The gateway's key configuration, pinned: the `application/ohttp-keys` bytes of
@@ -19,7 +22,7 @@ export interface H5ClientOptions {
    * Omitted: fetched from the gateway once by `create`, and cached by the client.
    */
   keyConfig?: Uint8Array | string;
-  /** Timeout of each HTTP request in milliseconds, body included. Default 10000. */
+  /** Timeout of each HTTP request in milliseconds, body included: over 0, at most 120000. Default 10000. */
   timeoutMs?: number;
   /** Where to load the `.wasm` from (default: next to the package's JS). Used by the first `create`. */
   wasm?: WasmSource;
@@ -38,7 +41,7 @@ export declare class H5Client {
    * Creates a client of `options.gateway`, loading the wasm first. Without a pinned
    * `keyConfig` it fetches `GET {gateway}/v1/keys` now. Rejects with H5AccessError
    * (INVALID_ARGUMENT, KEY_CONFIG, NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE,
-   * UNSUPPORTED_BROWSER).
+   * UNSUPPORTED_BROWSER, LOAD_FAILED).
    */
   static create(options: H5ClientOptions): Promise<H5Client>;
   /**
@@ -99,7 +102,8 @@ export type H5AccessErrorCode =
   | "RATE_LIMITED"
   | "GATEWAY_ERROR"
   | "INVALID_ARGUMENT"
-  | "UNSUPPORTED_BROWSER";
+  | "UNSUPPORTED_BROWSER"
+  | "LOAD_FAILED";
 
 /** Every failure of the SDK rejects with this. The message never holds a token or secret. */
 export declare class H5AccessError extends Error {
@@ -115,7 +119,9 @@ export declare class H5AccessError extends Error {
 
 /**
  * Reads the access token from `location.hash` (`#at=<token>`; other `&`-separated parameters
- * are kept), removes it from the URL and from the current history entry, and returns it.
+ * are kept), removes it from the URL and from the current history entry, and returns it. An
+ * `at` in the query is not read but removed too. The browser's Navigation Timing entry keeps the
+ * original URL: exchange the AT at once (README).
  * Synchronous and usable before the wasm is loaded. Throws H5AccessError AT_MISSING when there
  * is none (so a second call throws).
  * @param name the hash parameter, default "at".
@@ -124,7 +130,9 @@ export declare function takeAccessToken(name?: string): string;
 
 /**
  * Loads the wasm once; `H5Client.create` calls it. Rejects with H5AccessError
- * UNSUPPORTED_BROWSER (no WebAssembly or crypto.getRandomValues), NETWORK or HTTP_STATUS.
+ * UNSUPPORTED_BROWSER (no WebAssembly or crypto.getRandomValues), LOAD_FAILED (not WebAssembly,
+ * or compiling it refused, e.g. by a CSP without 'wasm-unsafe-eval'), NETWORK or HTTP_STATUS
+ * (the .wasm URL answered an error status; it is fetched once).
  * @param source where the .wasm is; default: next to the package's JS.
  */
 export declare function init(source?: WasmSource): Promise<void>;

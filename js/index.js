@@ -5,7 +5,7 @@
 // and keeps the HPKE contexts, the session secret and the VT in its memory — JavaScript only
 // ever holds handles to them, and `close()` zeroizes them. Nothing here sees a secret except
 // takeAccessToken and exchange, which hand the AT straight to the wasm.
-import initWasm, { checkKeyConfig, sealExchange } from "./h5_access.js";
+import initWasm, { checkKeyConfig, scrubStack, sealExchange } from "./h5_access.js";
 
 /** What each code means; never holds secret material (README "Error codes"). */
 const MESSAGES = {
@@ -29,6 +29,7 @@ const MESSAGES = {
   GATEWAY_ERROR: "the gateway failed to process the request",
   INVALID_ARGUMENT: "invalid argument",
   UNSUPPORTED_BROWSER: "this browser lacks WebAssembly or crypto.getRandomValues",
+  LOAD_FAILED: "the SDK's WebAssembly could not be loaded or compiled",
 };
 
 /** A gateway's own code is passed on only if it looks like one, so no gateway text reaches the page. */
@@ -49,7 +50,8 @@ export class H5AccessError extends Error {
 /**
  * Runs a wasm core function. The core throws a string: an error code, or a code, a space and the
  * gateway's own code ("AT_REJECTED PRODUCT_NOT_ALLOWED"). Anything else (a trap: a bug) becomes
- * `fallback`, so every failure is still an H5AccessError.
+ * `fallback`, so every failure is still an H5AccessError. Afterwards the wasm's shadow stack is
+ * scrubbed of the copies of secrets the call left in returned frames (src/sdk/core.rs).
  */
 function core(fallback, f) {
   try {
@@ -58,6 +60,8 @@ function core(fallback, f) {
     if (typeof e !== "string") throw new H5AccessError(fallback);
     const i = e.indexOf(" ");
     throw i < 0 ? new H5AccessError(e) : new H5AccessError(e.slice(0, i), 0, e.slice(i + 1));
+  } finally {
+    scrubStack();
   }
 }
 
@@ -78,30 +82,36 @@ async function load(source) {
   }
   const input = source === undefined ? new URL("./h5_access_bg.wasm", import.meta.url) : source;
   if (typeof input === "string" || input instanceof URL) {
+    let res;
     try {
-      // Streaming compile first (the glue uses instantiateStreaming when it can)... Some Android
-      // WebViews, and pages whose debugging console wraps fetch, break it even when the server
-      // sends application/wasm...
-      await initWasm({ module_or_path: input });
+      res = await fetch(input, { credentials: "same-origin" });
+    } catch {
+      throw new H5AccessError("NETWORK");
+    }
+    // A 404 or another error page: reported as such, never downloaded twice or compiled.
+    if (!res.ok) throw new H5AccessError("HTTP_STATUS", res.status);
+    try {
+      // Streaming compile first (the glue uses instantiateStreaming for application/wasm)...
+      // Some Android WebViews, and pages whose debugging console wraps fetch, break it even
+      // when the server sends application/wasm...
+      await initWasm({ module_or_path: res.clone() });
       return;
     } catch {
-      // ...so on any failure fetch the bytes and instantiate them.
+      // ...so on any failure instantiate the same response's bytes.
     }
-    let bytes;
     try {
-      const res = await fetch(input, { credentials: "same-origin" });
-      if (!res.ok) throw new H5AccessError("HTTP_STATUS", res.status);
-      bytes = await res.arrayBuffer();
-    } catch (e) {
-      throw e instanceof H5AccessError ? e : new H5AccessError("NETWORK");
+      source = await res.arrayBuffer();
+    } catch {
+      throw new H5AccessError("NETWORK");
     }
-    source = bytes;
   }
   try {
     // Bytes or a compiled module: WebAssembly.instantiate, no fetch.
     await initWasm({ module_or_path: source });
   } catch {
-    throw new H5AccessError("UNSUPPORTED_BROWSER");
+    // Not WebAssembly (an HTML page served in its place), or compiling it is refused (a CSP
+    // without 'wasm-unsafe-eval'): a deployment problem, not the browser's.
+    throw new H5AccessError("LOAD_FAILED");
   }
 }
 
@@ -125,7 +135,8 @@ export function init(source) {
 /**
  * Reads the access token from `location.hash` (`#at=<token>`, other `&`-separated parameters
  * kept), removes it from the URL and replaces the current history entry so that neither
- * `location` nor `history` holds it any more. Throws H5AccessError AT_MISSING if absent.
+ * `location` nor `history` holds it any more. An `at` in the query is never read (a query goes
+ * to servers and into Referer) but is removed too. Throws H5AccessError AT_MISSING if absent.
  */
 export function takeAccessToken(name = "at") {
   const loc = globalThis.location;
@@ -146,23 +157,27 @@ export function takeAccessToken(name = "at") {
       rest.push(part);
     }
   }
-  if (token === null) throw new H5AccessError("AT_MISSING");
-  const url = loc.pathname + loc.search + (rest.length ? "#" + rest.join("&") : "");
+  const search = String(loc.search || "");
+  const query = search.slice(1).split("&").filter((p) => p !== "" && !p.startsWith(prefix));
+  const inQuery = query.length !== search.slice(1).split("&").filter((p) => p !== "").length;
+  if (token === null && !inQuery) throw new H5AccessError("AT_MISSING");
+  const hash = rest.length ? "#" + rest.join("&") : "";
   let replaced = false;
   try {
     const h = globalThis.history;
     if (h && typeof h.replaceState === "function") {
-      h.replaceState(h.state, "", url);
+      h.replaceState(h.state, "", loc.pathname + (inQuery ? (query.length ? "?" + query.join("&") : "") : search) + hash);
       replaced = true;
     }
   } catch {
     // e.g. a sandboxed document: fall through.
   }
-  if (!replaced || loc.hash.indexOf(prefix) !== -1) {
-    // A hash-only location.replace does not reload and replaces the current entry.
-    loc.replace(url);
+  if (token !== null && (!replaced || loc.hash.indexOf(prefix) !== -1)) {
+    // A hash-only location.replace does not reload and replaces the current entry (the query
+    // cannot be changed without a reload: it is left as it is).
+    loc.replace(loc.pathname + search + hash);
   }
-  if (token === "") throw new H5AccessError("AT_MISSING");
+  if (!token) throw new H5AccessError("AT_MISSING");
   return token;
 }
 
@@ -175,8 +190,42 @@ const STALE_KEY = "https://iana.org/assignments/http-problem-types#ohttp-key";
 const media = (channel, dir) => "application/vnd.h5-access." + channel + "-" + dir;
 
 /**
+ * Longest gateway answer read, bytes: an encapsulated response at its protocol maximum,
+ * 32 + (1 + 1 + 8 + 2 + 2048 + 4 + 524288) + 16 (docs/PROTOCOL.md §4.2; MAX_RESPONSE_LEN in
+ * src/protocol/encapsulation.rs). Key configuration lists are held to it too.
+ */
+const MAX_ANSWER = 526400;
+/** Longest error (problem+json) body read, bytes. */
+const MAX_PROBLEM = 16384;
+
+/**
+ * Reads `res`'s body, at most `cap` bytes: a declared Content-Length over it is refused before
+ * reading, and the stream is cancelled as soon as it passes it. Resolves to the bytes, or null
+ * if the body is too long.
+ */
+async function readBody(res, cap) {
+  if (Number(res.headers.get("content-length")) > cap) return null;
+  const reader = res.body && res.body.getReader();
+  const chunks = [];
+  let total = 0;
+  for (let r; reader && !(r = await reader.read()).done; ) {
+    total += r.value.length;
+    if (total > cap) {
+      reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(r.value);
+  }
+  const bytes = new Uint8Array(total);
+  chunks.reduce((at, c) => (bytes.set(c, at), at + c.length), 0);
+  return bytes;
+}
+
+/**
  * One HTTP exchange (body `undefined`: GET): resolves to { status, type, body: Uint8Array } for
- * any HTTP status; rejects with H5AccessError NETWORK or TIMEOUT. The timeout covers the body.
+ * any HTTP status; rejects with H5AccessError NETWORK or TIMEOUT (however fetch fails), or, for
+ * a body over its cap (MAX_ANSWER for a 200, MAX_PROBLEM else), BAD_RESPONSE for a 200 and
+ * HTTP_STATUS otherwise. The timeout covers the body.
  */
 async function send(url, contentType, accept, body, timeoutMs) {
   const controller = typeof AbortController === "function" ? new AbortController() : null;
@@ -186,31 +235,39 @@ async function send(url, contentType, accept, body, timeoutMs) {
     timedOut = true;
     if (controller) controller.abort();
     // Browsers without AbortController still get a timeout (the request is left to finish).
-    setTimeout(() => rejectTimeout(new H5AccessError("TIMEOUT")), 50);
+    setTimeout(() => rejectTimeout(), 50);
   }, timeoutMs);
   const timeout = new Promise((_, reject) => (rejectTimeout = reject));
+  let res;
   try {
-    const work = (async () => {
-      const res = await fetch(url, {
-        method: body ? "POST" : "GET",
-        headers: body ? { "content-type": contentType, accept } : { accept },
-        body,
-        cache: "no-store",
-        credentials: "omit",
-        redirect: "error",
-        signal: controller ? controller.signal : undefined,
-      });
-      const bytes = new Uint8Array(await res.arrayBuffer());
-      return { status: res.status | 0, type: res.headers.get("content-type") || "", body: bytes };
-    })();
-    return await Promise.race([work, timeout]);
-  } catch (e) {
-    if (e instanceof H5AccessError) throw e;
+    res = await Promise.race([
+      (async () => {
+        const r = await fetch(url, {
+          method: body ? "POST" : "GET",
+          headers: body ? { "content-type": contentType, accept } : { accept },
+          body,
+          cache: "no-store",
+          credentials: "omit",
+          redirect: "error",
+          signal: controller ? controller.signal : undefined,
+        });
+        const status = r.status | 0;
+        const bytes = await readBody(r, status === 200 ? MAX_ANSWER : MAX_PROBLEM);
+        return { status, type: r.headers.get("content-type") || "", body: bytes };
+      })(),
+      timeout,
+    ]);
+  } catch {
+    // Whatever fetch or the body rejected with (an H5AccessError from a wrapped fetch included).
     throw new H5AccessError(timedOut ? "TIMEOUT" : "NETWORK");
   } finally {
     clearTimeout(timer);
     rejectTimeout = () => {};
   }
+  if (res.body === null) {
+    throw res.status === 200 ? new H5AccessError("BAD_RESPONSE") : new H5AccessError("HTTP_STATUS", res.status);
+  }
+  return res;
 }
 
 /** Whether a Content-Type (parameters ignored, case-insensitive) is `expected`. */
@@ -235,9 +292,11 @@ function classify(res, expected) {
       // Not a problem document after all: the status alone.
     }
   }
-  if (res.status === 422 && problem.type === STALE_KEY) return null;
+  // Own properties only: nothing inherited (a polluted Object.prototype) is taken for a field.
+  const field = (k) => (Object.prototype.hasOwnProperty.call(problem, k) ? problem[k] : undefined);
+  if (res.status === 422 && field("type") === STALE_KEY) return null;
   if (res.status < 100) throw new H5AccessError("BAD_RESPONSE");
-  throw new H5AccessError("HTTP_STATUS", res.status, problem.code);
+  throw new H5AccessError("HTTP_STATUS", res.status, field("code"));
 }
 
 /** Standard or URL-safe base64, padding optional, anything else refused: bytes or null. */
@@ -251,8 +310,24 @@ function base64(text) {
 
 const PRIVATE = Symbol();
 const DEFAULT_TIMEOUT_MS = 10000;
-/** Longest timeout `setTimeout` honours, milliseconds. */
-const MAX_TIMEOUT_MS = 2147483647;
+/** Longest `timeoutMs` accepted: two minutes. */
+const MAX_TIMEOUT_MS = 120000;
+
+/**
+ * The gateway option as a base URL without trailing "/": an absolute http: or https: URL with
+ * no query, fragment or credentials; else null.
+ */
+function gatewayBase(gateway) {
+  try {
+    const u = new URL(gateway);
+    if (typeof gateway === "string" && /^https?:$/.test(u.protocol) && !/[?#]/.test(gateway) && !u.username && !u.password) {
+      return u.href.replace(/\/+$/, "");
+    }
+  } catch {
+    // Not a URL.
+  }
+  return null;
+}
 
 /** A client of one gateway. Create it with `await H5Client.create(options)`. */
 export class H5Client {
@@ -270,15 +345,17 @@ export class H5Client {
   /**
    * Creates a client of `options.gateway`. Without a pinned `keyConfig` it fetches
    * `GET {gateway}/v1/keys` now. Rejects with H5AccessError (INVALID_ARGUMENT, KEY_CONFIG,
-   * NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE, UNSUPPORTED_BROWSER).
+   * NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE, UNSUPPORTED_BROWSER, LOAD_FAILED).
    */
   static async create(options) {
     const ok = options !== null && typeof options === "object";
     await init(ok ? options.wasm : undefined);
     if (!ok) throw new H5AccessError("INVALID_ARGUMENT");
     const { gateway, timeoutMs = DEFAULT_TIMEOUT_MS, keyConfig } = options;
-    const base = typeof gateway === "string" ? gateway.replace(/\/+$/, "") : "";
-    if (base === "" || !(timeoutMs >= 1)) throw new H5AccessError("INVALID_ARGUMENT");
+    const base = gatewayBase(gateway);
+    if (base === null || typeof timeoutMs !== "number" || !(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
+      throw new H5AccessError("INVALID_ARGUMENT");
+    }
     let keys;
     if (typeof keyConfig === "string") {
       keys = base64(keyConfig);
@@ -288,7 +365,7 @@ export class H5Client {
     } else if (keyConfig !== undefined) {
       throw new H5AccessError("INVALID_ARGUMENT");
     }
-    const client = new H5Client(PRIVATE, base, Math.floor(Math.min(timeoutMs, MAX_TIMEOUT_MS)), keys);
+    const client = new H5Client(PRIVATE, base, Math.ceil(timeoutMs), keys);
     if (keys === undefined) await client.#fetchKeys();
     else core("KEY_CONFIG", () => checkKeyConfig(keys));
     return client;
@@ -407,10 +484,16 @@ export class H5Session {
     if (typeof service !== "string" || typeof text !== "string") {
       throw new H5AccessError("INVALID_ARGUMENT");
     }
-    const [pending, answer] = await this.#post("call", (keys) => {
-      if (this.#inner === null) throw "SESSION_CLOSED";
-      return this.#inner.sealCall(keys, service, text, Date.now() / 1000);
-    });
+    let pending, answer;
+    try {
+      [pending, answer] = await this.#post("call", (keys) => {
+        if (this.#inner === null) throw "SESSION_CLOSED";
+        return this.#inner.sealCall(keys, service, text, Date.now() / 1000);
+      });
+    } catch (e) {
+      // Closed meanwhile: that is the answer, whatever the gateway or the network did.
+      throw this.#inner === null ? new H5AccessError("SESSION_CLOSED") : e;
+    }
     if (this.#inner === null) {
       pending.free();
       throw new H5AccessError("SESSION_CLOSED");
@@ -431,6 +514,7 @@ export class H5Session {
     if (this.#inner !== null) {
       this.#inner.free();
       this.#inner = null;
+      scrubStack();
     }
   }
 

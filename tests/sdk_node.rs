@@ -7,9 +7,11 @@
 
 use h5_access::protocol::{
     codes, decapsulate_request, CallRequest, CallResponse, Channel, ExchangeRequest,
-    ExchangeResponse, KeyConfig, KeyPair, ServerContext, Token,
+    ExchangeResponse, KeyConfig, KeyPair, ServerContext, Token, MAX_RESPONSE_LEN,
 };
-use h5_access::sdk::{check_key_config, first_config, seal_exchange, ErrorCode, Pending, SdkError};
+use h5_access::sdk::{
+    check_key_config, first_config, seal_exchange, ErrorCode, Pending, SdkError, MAX_EXP,
+};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
@@ -118,6 +120,60 @@ fn tampered_or_truncated_answers() {
         thrown(p.open_exchange(&ctx.seal_response(&[1, 9]).unwrap())),
         "BAD_RESPONSE"
     );
+}
+
+#[wasm_bindgen_test]
+fn answers_over_the_protocol_maximum_are_refused_before_decrypting() {
+    // 32 + (1 + 1 + 8 + 2 + 2048 + 4 + 524288) + 16: docs/PROTOCOL.md §4.2.
+    assert_eq!(MAX_RESPONSE_LEN, 526_400);
+    let p = seal_exchange(&keys(), "AT.abc".into(), "wealth-01".into(), NOW).unwrap();
+    assert_eq!(
+        thrown(p.open_exchange(&vec![0u8; MAX_RESPONSE_LEN + 1])),
+        "BAD_RESPONSE"
+    );
+    // At the maximum it is decrypted (and fails to authenticate).
+    let p = seal_exchange(&keys(), "AT.abc".into(), "wealth-01".into(), NOW).unwrap();
+    assert_eq!(
+        thrown(p.open_exchange(&vec![0u8; MAX_RESPONSE_LEN])),
+        "DECRYPT_FAILED"
+    );
+    // A full-size issued answer (2048-byte VT, 512 KiB page) is exactly the maximum and opens.
+    let p = seal_exchange(&keys(), "AT.abc".into(), "wealth-01".into(), NOW).unwrap();
+    let (_, ctx) = gateway_exchange(&p);
+    let r = ExchangeResponse::Issued {
+        issued_token: Token::new(vec![b'V'; 2048]).unwrap(),
+        exp: 1_790_000_900,
+        page: "x".repeat(512 * 1024),
+    };
+    let sealed = ctx.seal_response(&r.encode().unwrap()).unwrap();
+    assert_eq!(sealed.len(), MAX_RESPONSE_LEN);
+    assert_eq!(p.open_exchange(&sealed).unwrap().exp(), 1_790_000_900.0);
+}
+
+#[wasm_bindgen_test]
+fn a_vt_exp_of_0_or_after_year_9999_is_bad_response() {
+    assert_eq!(MAX_EXP, 253_402_300_799, "9999-12-31T23:59:59Z");
+    for (exp, ok) in [
+        (0, false),
+        (1, true),
+        (MAX_EXP, true),
+        (MAX_EXP + 1, false),
+        (u64::MAX, false),
+    ] {
+        let p = seal_exchange(&keys(), "AT.abc".into(), "wealth-01".into(), NOW).unwrap();
+        let (_, ctx) = gateway_exchange(&p);
+        let r = ExchangeResponse::Issued {
+            issued_token: Token::new(b"VT.issued".to_vec()).unwrap(),
+            exp,
+            page: "{}".into(),
+        };
+        let opened = p.open_exchange(&ctx.seal_response(&r.encode().unwrap()).unwrap());
+        if ok {
+            assert_eq!(opened.unwrap().exp(), exp as f64);
+        } else {
+            assert_eq!(thrown(opened), "BAD_RESPONSE", "exp {exp}");
+        }
+    }
 }
 
 #[wasm_bindgen_test]

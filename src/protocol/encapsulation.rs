@@ -12,6 +12,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use super::error::EncapsulationError;
 use super::key_config::{KeyConfig, KeyPair};
+use super::messages::{MAX_BODY_LEN, MAX_TOKEN_LEN};
 use super::suite::{
     setup_base_receiver, setup_base_sender_with_ikm, AEAD_ID, HEADER_LEN, KDF_ID, KEM_ID, N_ENC,
     N_K, N_N, N_T, RESPONSE_NONCE_LEN, SESSION_SECRET_LEN,
@@ -19,6 +20,12 @@ use super::suite::{
 
 /// Largest plaintext this protocol seals or opens: 1 MiB.
 pub const MAX_PLAINTEXT_LEN: usize = 1 << 20;
+
+/// Longest encapsulated response (docs/PROTOCOL.md §4.2): `response_nonce (32) ‖ ct`, where the
+/// largest plaintext is an issued exchange response (§4.5): version (1) ‖ status (1) ‖ exp (8) ‖
+/// VT (2 + 2048) ‖ page (4 + 524288); plus the tag (16). 526,400 bytes.
+pub const MAX_RESPONSE_LEN: usize =
+    RESPONSE_NONCE_LEN + 1 + 1 + 8 + 2 + MAX_TOKEN_LEN + 4 + MAX_BODY_LEN + N_T;
 
 /// The two message families. Each has its own media type, and so its own HPKE `info` label and
 /// response export label, so a message of one family can never be opened as the other
@@ -334,13 +341,17 @@ impl ClientContext {
     /// Opens the encapsulated response `response_nonce (32) ‖ ct` (RFC 9458 §4.4).
     ///
     /// Errors: [`EncapsulationError::Truncated`] (shorter than 32 + 16 bytes),
-    /// [`EncapsulationError::DecryptFailed`].
+    /// [`EncapsulationError::TooLarge`] (longer than [`MAX_RESPONSE_LEN`]: refused before
+    /// decrypting), [`EncapsulationError::DecryptFailed`].
     pub fn open_response(
         &self,
         enc_response: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, EncapsulationError> {
         if enc_response.len() < RESPONSE_NONCE_LEN + N_T {
             return Err(EncapsulationError::Truncated);
+        }
+        if enc_response.len() > MAX_RESPONSE_LEN {
+            return Err(EncapsulationError::TooLarge);
         }
         let (nonce, ct) = enc_response.split_at(RESPONSE_NONCE_LEN);
         let (aead, aead_nonce) = response_aead(&self.exported, nonce);

@@ -18,7 +18,7 @@ pub mod suite;
 
 pub use encapsulation::{
     decapsulate_request, encapsulate_request, encapsulate_request_with_ikm, Channel, ClientContext,
-    ServerContext, SessionSecret,
+    ServerContext, SessionSecret, MAX_RESPONSE_LEN,
 };
 pub use error::{EncapsulationError, KeyConfigError, MessageError};
 pub use key_config::{KeyConfig, KeyPair};

@@ -5,13 +5,13 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use wasm_bindgen::prelude::*;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::error::{ErrorCode, SdkError};
 use crate::protocol::messages::REQUEST_ID_LEN;
 use crate::protocol::{
-    encapsulate_request, CallRequest, CallResponse, Channel, ClientContext, ExchangeRequest,
-    ExchangeResponse, KeyConfig, SessionSecret, Token,
+    encapsulate_request, CallRequest, CallResponse, Channel, ClientContext, EncapsulationError,
+    ExchangeRequest, ExchangeResponse, KeyConfig, SessionSecret, Token,
 };
 
 /// The first configuration of an `application/ohttp-keys` list (RFC 9458 §3.2), or of a single
@@ -31,6 +31,26 @@ pub fn first_config(bytes: &[u8]) -> Result<KeyConfig, SdkError> {
 #[wasm_bindgen(js_name = checkKeyConfig)]
 pub fn check_key_config(config: &[u8]) -> Result<(), JsValue> {
     first_config(config).map(|_| ()).map_err(JsValue::from)
+}
+
+/// Bytes of the wasm shadow stack [`scrub_stack`] overwrites: four times the deepest the SDK's
+/// calls go (an exchange and a call in the release build touch under 8 KiB of stack).
+pub const SCRUB_STACK_LEN: usize = 32 * 1024;
+
+/// `scrubStack()`: zeroizes (volatile writes, the `zeroize` crate) the [`SCRUB_STACK_LEN`] bytes
+/// of the wasm shadow stack below the caller's frame.
+///
+/// Secrets moved by value (HPKE's KEM shared secret, key schedule and exporter secrets, the
+/// exported response and session secrets) leave copies in stack frames that have returned;
+/// nothing else overwrites them until a later call reuses that stack. `js/index.js` calls this
+/// after every call into the wasm that handles a secret and after `close()`, from the top of the
+/// stack, so the frames of wasm-bindgen's own wrappers (where return values are staged) are
+/// scrubbed too. Best effort: it cannot reach copies the engine makes outside linear memory.
+#[wasm_bindgen(js_name = scrubStack)]
+#[inline(never)]
+pub fn scrub_stack() {
+    let mut area = [0u8; SCRUB_STACK_LEN];
+    area.zeroize();
 }
 
 fn random_id() -> Result<[u8; REQUEST_ID_LEN], SdkError> {
@@ -72,6 +92,19 @@ pub fn seal_exchange(
     Ok(seal(config, Channel::Exchange, &plaintext)?)
 }
 
+/// Opens an answer with `context`. An answer longer than the protocol allows is refused before
+/// decrypting: BAD_RESPONSE (where sealing too much is the caller's INVALID_ARGUMENT).
+fn open(context: &ClientContext, body: &[u8]) -> Result<Zeroizing<Vec<u8>>, SdkError> {
+    context.open_response(body).map_err(|e| match e {
+        EncapsulationError::TooLarge => SdkError::new(ErrorCode::BadResponse),
+        e => e.into(),
+    })
+}
+
+/// Latest VT expiry accepted from a gateway, seconds since the Unix epoch:
+/// 9999-12-31T23:59:59Z. An `exp` of 0 or beyond it is a broken answer (BAD_RESPONSE).
+pub const MAX_EXP: u64 = 253_402_300_799;
+
 /// A request in flight: its encapsulated bytes and the HPKE context that opens its one answer.
 /// Opening consumes it (the JavaScript object is freed); the context is zeroized on drop.
 #[wasm_bindgen]
@@ -89,23 +122,25 @@ impl Pending {
 
     /// `openExchange(body)`: opens the exchange answer into a [`Session`].
     ///
-    /// Throws DECRYPT_FAILED (tampered), BAD_RESPONSE (truncated, or a plaintext that does not
-    /// decode), or the gateway's refusal mapped by [`SdkError::from_gateway_code`].
+    /// Throws DECRYPT_FAILED (tampered), BAD_RESPONSE (truncated, longer than
+    /// `MAX_RESPONSE_LEN`, a plaintext that does not decode, or a VT `exp` of 0 or after
+    /// [`MAX_EXP`]), or the gateway's refusal mapped by [`SdkError::from_gateway_code`].
     #[wasm_bindgen(js_name = openExchange)]
     pub fn open_exchange(self, body: &[u8]) -> Result<Session, JsValue> {
-        let plaintext = self.context.open_response(body).map_err(SdkError::from)?;
+        let plaintext = open(&self.context, body)?;
         match ExchangeResponse::decode(&plaintext).map_err(SdkError::from)? {
             ExchangeResponse::Issued {
                 issued_token,
                 exp,
                 page,
-            } => Ok(Session {
+            } if exp != 0 && exp <= MAX_EXP => Ok(Session {
                 issued_token,
                 secret: self.context.into_session_secret(),
                 page,
                 exp,
             }),
             ExchangeResponse::Refused { code } => Err(SdkError::from_gateway_code(&code).into()),
+            ExchangeResponse::Issued { .. } => Err(ErrorCode::BadResponse.into()),
         }
     }
 
@@ -115,7 +150,7 @@ impl Pending {
     /// [`SdkError::from_gateway_code`].
     #[wasm_bindgen(js_name = openCall)]
     pub fn open_call(self, body: &[u8]) -> Result<String, JsValue> {
-        let plaintext = self.context.open_response(body).map_err(SdkError::from)?;
+        let plaintext = open(&self.context, body)?;
         match CallResponse::decode(&plaintext).map_err(SdkError::from)? {
             CallResponse::Ok { body } => Ok(body),
             CallResponse::Refused { code } => Err(SdkError::from_gateway_code(&code).into()),

@@ -72,6 +72,10 @@ codes! {
     InvalidArgument => "INVALID_ARGUMENT",
     /// No WebAssembly or no `crypto.getRandomValues`.
     UnsupportedBrowser => "UNSUPPORTED_BROWSER",
+    /// The SDK's WebAssembly could not be loaded or compiled (raised by `js/index.js`, never by
+    /// the wasm): not WebAssembly (an HTML page served for the `.wasm`), or compilation refused
+    /// (a CSP without `'wasm-unsafe-eval'`). A deployment problem.
+    LoadFailed => "LOAD_FAILED",
 }
 
 /// An SDK failure in the wasm: a code, and the gateway's own code for refusals. (HTTP statuses

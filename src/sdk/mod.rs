@@ -23,7 +23,10 @@
 pub mod core;
 pub mod error;
 
-pub use self::core::{check_key_config, first_config, seal_exchange, Pending, Session};
+pub use self::core::{
+    check_key_config, first_config, scrub_stack, seal_exchange, Pending, Session, MAX_EXP,
+    SCRUB_STACK_LEN,
+};
 pub use error::{ErrorCode, SdkError};
 
 /// The release wasm's allocator (built without the `std` feature, scripts/build-sdk.sh): talc's

@@ -21,21 +21,25 @@ const browser = await chromium.launch({
 let failed = 0;
 let count = 0;
 try {
-  const page = await browser.newPage();
-  const problems = [];
-  page.on("pageerror", (e) => problems.push(String(e)));
-  await page.goto(`${base}/tests/browser/index.html?gw=${encodeURIComponent(gateway)}`);
-  await page.waitForFunction(() => window.__results !== undefined, null, { timeout: 60000 }).catch(() => {
-    console.error("browser suite did not finish: " + problems.join(" | "));
-    process.exit(1);
-  });
-  for (const r of await page.evaluate(() => window.__results)) {
-    count++;
-    if (r.ok) console.log(`test ${r.name} ... ok`);
-    else {
-      failed++;
-      console.log(`test ${r.name} ... FAILED\n    ${r.error}`);
+  // The suite, then the page whose CSP refuses WebAssembly (each page reports window.__results).
+  for (const path of [`index.html?gw=${encodeURIComponent(gateway)}`, "no-wasm-csp.html"]) {
+    const page = await browser.newPage();
+    const problems = [];
+    page.on("pageerror", (e) => problems.push(String(e)));
+    await page.goto(`${base}/tests/browser/${path}`);
+    await page.waitForFunction(() => window.__results !== undefined, null, { timeout: 60000 }).catch(() => {
+      console.error(`browser suite (${path}) did not finish: ` + problems.join(" | "));
+      process.exit(1);
+    });
+    for (const r of await page.evaluate(() => window.__results)) {
+      count++;
+      if (r.ok) console.log(`test ${r.name} ... ok`);
+      else {
+        failed++;
+        console.log(`test ${r.name} ... FAILED\n    ${r.error}`);
+      }
     }
+    await page.close();
   }
 } finally {
   await browser.close();

@@ -280,6 +280,23 @@ const tests = {
     history.replaceState(null, "", `#token=${secret}`);
     eq(H5.takeAccessToken("token"), secret, "named token");
     eq(location.hash, "", "hash gone");
+    // An AT in the query is never read, but removed too (the other query parameters kept).
+    const gw = `gw=${encodeURIComponent(GW)}`;
+    history.replaceState(null, "", `?at=Q.query-token&${gw}&at=Q.again#lang=zh&at=${secret}`);
+    eq(H5.takeAccessToken(), secret, "the token is the fragment's");
+    eq(location.search, `?${gw}`, "query at removed");
+    eq(location.hash, "#lang=zh", "hash at removed");
+    history.replaceState(null, "", `?${gw}&at=Q.query-only`);
+    e = undefined;
+    try {
+      H5.takeAccessToken();
+    } catch (err) {
+      e = err;
+    }
+    eq(e instanceof H5.H5AccessError && e.code, "AT_MISSING", "a query-only AT is not taken");
+    eq(location.href.includes("Q.query-only"), false, "but it is removed from the URL");
+    eq(location.search, `?${gw}`, "the rest of the query kept");
+    eq(history.length, before, "still no history entry added");
   },
 };
 

@@ -130,7 +130,7 @@ test("an exchange answer that does not open is DECRYPT_FAILED or BAD_RESPONSE, n
 
 test("fetch failures are NETWORK, whatever they reject with; no answer in time is TIMEOUT", async () => {
   const client = await create({ keyConfig: KEYS, timeoutMs: 100 });
-  for (const thrown of [undefined, null, "boom", 42, {}, new Error("plain"), new TypeError("Failed to fetch")]) {
+  for (const thrown of [undefined, null, "boom", 42, {}, new Error("plain"), new TypeError("Failed to fetch"), new H5.H5AccessError("AT_USED")]) {
     globalThis.fetch = async () => {
       throw thrown;
     };
@@ -148,7 +148,7 @@ test("fetch failures are NETWORK, whatever they reject with; no answer in time i
 });
 
 test("every code makes an H5AccessError with a fixed message; unknown codes are BAD_RESPONSE", () => {
-  const codes = ["NETWORK", "TIMEOUT", "HTTP_STATUS", "BAD_RESPONSE", "DECRYPT_FAILED", "KEY_CONFIG", "AT_MISSING", "AT_EXPIRED", "AT_USED", "AT_REJECTED", "VT_EXPIRED", "VT_REJECTED", "SESSION_CLOSED", "REPLAYED", "CLOCK_SKEW", "SERVICE_ERROR", "RATE_LIMITED", "GATEWAY_ERROR", "INVALID_ARGUMENT", "UNSUPPORTED_BROWSER"];
+  const codes = ["NETWORK", "TIMEOUT", "HTTP_STATUS", "BAD_RESPONSE", "DECRYPT_FAILED", "KEY_CONFIG", "AT_MISSING", "AT_EXPIRED", "AT_USED", "AT_REJECTED", "VT_EXPIRED", "VT_REJECTED", "SESSION_CLOSED", "REPLAYED", "CLOCK_SKEW", "SERVICE_ERROR", "RATE_LIMITED", "GATEWAY_ERROR", "INVALID_ARGUMENT", "UNSUPPORTED_BROWSER", "LOAD_FAILED"];
   const messages = new Set();
   for (const c of codes) {
     const e = new H5.H5AccessError(c);
@@ -167,4 +167,100 @@ test("every code makes an H5AccessError with a fixed message; unknown codes are 
 
 test("takeAccessToken without a location is AT_MISSING", () => {
   assert.throws(() => H5.takeAccessToken(), (e) => e instanceof H5.H5AccessError && e.code === "AT_MISSING");
+});
+
+test("answers over the protocol's maximum are refused: declared or streamed", async () => {
+  const client = await create({ keyConfig: KEYS });
+  const ex = () => client.exchange("AT.x", { product: "wealth-01" });
+  /** A body of `chunks` chunks of `size` bytes, counting what was pulled. */
+  const stream = (size, chunks = Infinity) => {
+    const s = { pulled: 0, cancelled: false };
+    s.body = new ReadableStream({
+      pull(c) {
+        if (s.pulled >= size * chunks) return c.close();
+        s.pulled += size;
+        c.enqueue(new Uint8Array(size).fill(0x61));
+      },
+      cancel() {
+        s.cancelled = true;
+      },
+    });
+    return s;
+  };
+  // Declared: a 50 MB Content-Length is refused before the body is read.
+  let s = stream(65536);
+  script(() => new Response(s.body, { headers: { "content-type": EX_RES, "content-length": String(50 << 20) } }));
+  await rejects(ex(), "BAD_RESPONSE");
+  assert.ok(s.pulled <= 65536, `pulled ${s.pulled}`);
+  s = stream(65536);
+  script(() => new Response(s.body, { status: 500, headers: { "content-type": "application/problem+json", "content-length": String(50 << 20) } }));
+  let e = await rejects(ex(), "HTTP_STATUS");
+  assert.equal(e.status, 500);
+  assert.equal(e.gatewayCode, undefined);
+  // Streamed without a Content-Length: cancelled once past the cap (526,400 bytes for a 200).
+  s = stream(65536);
+  script(() => new Response(s.body, { headers: { "content-type": EX_RES } }));
+  await rejects(ex(), "BAD_RESPONSE");
+  assert.equal(s.cancelled, true);
+  assert.ok(s.pulled <= 526400 + 2 * 65536, `pulled ${s.pulled}`);
+  // The exact limits: 526,400 bytes are read (and fail to open), one more is refused.
+  script({ type: EX_RES, body: new Uint8Array(526400) });
+  await rejects(ex(), "DECRYPT_FAILED");
+  s = stream(526401, 1);
+  script(() => new Response(s.body, { headers: { "content-type": EX_RES } }));
+  await rejects(ex(), "BAD_RESPONSE");
+  // Problem bodies: 16,384 bytes are read (the code kept), one more is not (the status alone).
+  const problem = (n) => '{"code":"AT_USED","pad":"' + "x".repeat(n - 27) + '"}';
+  assert.equal(problem(16384).length, 16384);
+  script({ status: 400, type: "application/problem+json", body: problem(16384) });
+  assert.equal((await rejects(ex(), "HTTP_STATUS")).gatewayCode, "AT_USED");
+  script({ status: 400, type: "application/problem+json", body: problem(16385) });
+  e = await rejects(ex(), "HTTP_STATUS");
+  assert.equal(e.status, 400);
+  assert.equal(e.gatewayCode, undefined);
+  // A streamed 50 MB problem body is cancelled too.
+  s = stream(65536);
+  script(() => new Response(s.body, { status: 503, headers: { "content-type": "application/problem+json" } }));
+  assert.equal((await rejects(ex(), "HTTP_STATUS")).status, 503);
+  assert.equal(s.cancelled, true);
+});
+
+test("the gateway must be an http(s) URL without query, fragment or credentials; timeoutMs 0 < t <= 120000", async () => {
+  script();
+  for (const gateway of [undefined, "", "/", "gw.test", "not a url", "ftp://gw.test", "javascript:alert(1)", "data:,x", "https://gw.test#", "https://gw.test/#x", "https://gw.test/?", "https://gw.test/?q=1", "https://user:pw@gw.test", "https://user@gw.test", new URL("https://gw.test"), 42]) {
+    await rejects(H5.H5Client.create({ gateway, keyConfig: KEYS }), "INVALID_ARGUMENT");
+  }
+  for (const timeoutMs of [0, -1, NaN, Infinity, -Infinity, 1e20, 120001, "5000", true, null, [5], 0n]) {
+    await rejects(create({ keyConfig: KEYS, timeoutMs }), "INVALID_ARGUMENT");
+  }
+  for (const timeoutMs of [0.5, 1, 120000]) await create({ keyConfig: KEYS, timeoutMs });
+  // Accepted forms: trailing slashes dropped, a base path kept, the URL normalised.
+  for (const [gateway, url] of [
+    ["https://gw.test///", "https://gw.test/v1/keys"],
+    ["http://127.0.0.1:8787", "http://127.0.0.1:8787/v1/keys"],
+    ["HTTPS://GW.test/base/", "https://gw.test/base/v1/keys"],
+  ]) {
+    const seen = script(keysAnswer);
+    await H5.H5Client.create({ gateway });
+    assert.equal(seen[0].url, url);
+  }
+});
+
+test("problem fields are own properties only: a polluted Object.prototype is not read", async () => {
+  const client = await create({ keyConfig: KEYS });
+  try {
+    Object.prototype.type = "https://iana.org/assignments/http-problem-types#ohttp-key";
+    Object.prototype.code = "AT_USED";
+    // Not the stale-key signal (no refresh, no retry), and no gateway code.
+    for (const body of ["<html>", "{}", '{"__proto__":{"code":"X"}}']) {
+      const seen = script({ status: 422, type: body === "<html>" ? "text/html" : "application/problem+json", body });
+      const e = await rejects(client.exchange("AT.x", { product: "wealth-01" }), "HTTP_STATUS");
+      assert.equal(seen.length, 1);
+      assert.equal(e.status, 422);
+      assert.equal(e.gatewayCode, undefined);
+    }
+  } finally {
+    delete Object.prototype.type;
+    delete Object.prototype.code;
+  }
 });

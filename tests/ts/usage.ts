@@ -38,6 +38,9 @@ export async function quickStart(keyConfig?: string): Promise<void> {
         case "HTTP_STATUS":
           console.log(status);
           break;
+        case "LOAD_FAILED":
+          console.log("check the .wasm URL, its MIME type and the CSP");
+          break;
         default:
           console.log(code, detail);
       }
