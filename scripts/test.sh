@@ -15,7 +15,7 @@ step "cargo clippy (all targets, all features, -D warnings)"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 step "cargo clippy (wasm32: SDK library and its test suites, -D warnings)"
-cargo clippy --target wasm32-unknown-unknown --lib --test sdk_node -- -D warnings
+cargo clippy --target wasm32-unknown-unknown --lib --test sdk_node --test sdk_chrome -- -D warnings
 cargo clippy --target wasm32-unknown-unknown --lib --no-default-features -- -D warnings # as shipped
 
 step "native tests (protocol core, gateway, mock gateway over loopback HTTP)"
@@ -33,6 +33,9 @@ echo "tsc: ok"
 
 step "SDK wasm core in Node.js (wasm-bindgen-test)"
 wasm-pack test --node --mode no-install -- --test sdk_node
+
+step "SDK wasm core in headless Chromium (wasm-bindgen-test, wasm-pack test --headless --chrome)"
+wasm-pack test --headless --chrome --mode no-install -- --test sdk_chrome
 
 step "SDK JavaScript half in Node.js against pkg/ (node --test, scripted fetch)"
 node --test tests/js/
