@@ -103,11 +103,18 @@ resolution), in ${n(sp.rounds)} alternating blocks of ${n(sp.perRound)} after a 
 | hpke-js (+ WebCrypto HMAC for the response key) | ${us(sp.hpkejs.median_ms)} µs | ${us(sp.hpkejs.p10_ms)} µs | ${us(sp.hpkejs.p90_ms)} µs | ${us(sp.hpkejs.mean_ms)} µs |
 | **ratio SDK / hpke-js** | **${r2(sp.ratio_median)}** | | | ${r2(sp.sdk.mean_ms / sp.hpkejs.mean_ms)} |
 
-The SDK side is \`bench/wasm-client\`, a separate wasm crate calling the same
-\`h5_access::protocol\` functions the SDK calls (\`encapsulate_request*\`, \`ClientContext::open_response\`),
-built with the same release profile and \`wasm-opt -Oz\`: the shipped package carries no benchmark
-code. It is the SDK's crypto path, not its HTTP path (\`fetch\`, promise glue), which (a) and the
-end-to-end tests cover.
+The SDK side is \`bench/wasm-client\`, a separate wasm crate (the shipped package carries no
+benchmark code) calling the same \`h5_access::protocol\` functions the SDK calls, built as the SDK
+is: the same \`[profile.release*]\` sections (the package overrides included; scripts/bench.sh
+checks that they match), h5-access without \`std\` (talc allocator, trapping panic handler),
+sha2's compact backend from \`.cargo/config.toml\`, the same cargo build and wasm-bindgen
+${machine.wasm_bindgen.replace(/^wasm-bindgen /, "")} \`--target web\` that wasm-pack runs, and the same \`wasm-opt\` flags. What differs: the module is a different program (the fixture's setup code,
+serde_json without std to pick the page, no SDK exports), so LTO's and wasm-opt's inlining may
+differ slightly; it derives the ephemeral key from the fixed \`ikm_e\`
+(\`encapsulate_request_with_ikm\`: RFC 9180 \`DeriveKeyPair\`, a few more HMAC-SHA256 calls) where
+the SDK draws it with \`getrandom\` (\`crypto.getRandomValues\`); and it returns the plaintext
+instead of decoding it into a session and the page string. It is the SDK's crypto path, not its
+HTTP path (\`fetch\`, promise glue), which (a) and the end-to-end tests cover.
 
 ### 3. Gateway: HTTP throughput against its crypto limit
 
@@ -139,18 +146,22 @@ Latency here is at ${load.concurrency} requests in flight against one core, so i
 (≈ ${load.concurrency} × the per-exchange service time), not the cost of one exchange.
 
 **Build profile.** Both gateway figures use the profile \`native\` (the release profile with
-\`opt-level = 3\`). Built with the workspace's release profile (\`opt-level = "z"\`, chosen for the
-wasm's size), the same criterion bench gives ${release ? `**${n(release.ns / 1000, 1)} µs** per exchange (${n(1e9 / release.ns)}/s per core), ${native ? `${n(release.ns / native.ns, 1)}×` : "–"} slower` : "–"}:
-at \`opt-level = "z"\` curve25519-dalek's AVX2 helper functions are not inlined (perf shows the
-time in \`packed_simd::u32x8::from\` and friends). A gateway should be built with \`--profile native\`
-(or \`opt-level = 3\`), not \`--release\`.
+\`opt-level = 3\` for every crate). The workspace's release profile is chosen for the wasm's size
+(\`opt-level = "z"\`; curve25519-dalek, sha2, chacha20 and poly1305 at \`opt-level = 1\`): it is
+what \`cargo build --release\` gives, so the mock gateway of \`npm start\` and the end-to-end test.
+With it, the same criterion bench gives ${release ? `**${n(release.ns / 1000, 1)} µs** per exchange (${n(1e9 / release.ns)}/s per core), ${native ? `${n(release.ns / native.ns, 2)}×` : "–"} the \`native\` time` : "–"}.
+With every crate at \`"z"\` it was ~27× slower (run of 2026-11-30T19:20Z: 1,941 µs against
+71 µs): at \`"z"\` curve25519-dalek's AVX2 helper functions are not inlined (perf showed the time in \`packed_simd::u32x8::from\` and
+friends). A production gateway should be built with \`opt-level = 3\` (its own release profile,
+or \`--profile native\` here).
 
 ### Commands
 
 | figure | command |
 |---|---|
 | everything, and this section | \`npm run bench\` |
-| SDK size | \`bash scripts/build-sdk.sh && node bench/size.mjs pkg/h5_access_bg.wasm pkg/h5_access.js pkg/index.js pkg/snippets/*/js/runtime.js\` |
+| SDK size | \`bash scripts/build-sdk.sh && node scripts/size-check.mjs\` (or \`node bench/size.mjs pkg/h5_access_bg.wasm pkg/index.js\`) |
+| opt-level variants (notes below) | \`bash bench/variants/build.sh z=- d1=curve25519-dalek:1 …\` then \`node bench/variants/run.mjs z d1 … --runs 5 --rounds 40\` |
 | hpke-js size | \`npm ci --prefix bench/reference && node bench/reference/ref-size.mjs target/bench/www/ref\` |
 | crypto limit | \`taskset -c 1 cargo bench --profile native --features gateway --bench gateway_exchange\` |
 | HTTP load | \`cargo build --profile native -p h5-mock-gateway -p h5-bench-load && taskset -c 0 target/native/h5-bench-load --gateway-bin target/native/h5-mock-gateway --requests ${load.requests} --concurrency ${load.concurrency} --server-cpu 1\` |

@@ -46,7 +46,10 @@ if command -v wasm-opt >/dev/null && [ "$(command -v wasm-opt)" != "$PWD/node_mo
 fi
 
 # 5. npm dev dependencies (binaryen for wasm-opt, playwright-core, typescript, esbuild, vite).
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+#    `npm ls` also catches a node_modules older than package.json whose files are not newer
+#    (a git worktree checked out after it was installed, e.g. without esbuild).
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ] \
+  || ! npm ls --silent >/dev/null 2>&1; then
   say "npm ci"
   npm ci --no-audit --no-fund --loglevel=error
 fi

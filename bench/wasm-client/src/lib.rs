@@ -3,10 +3,20 @@
 //! exports, RFC 9458 §4.3, PROTOCOL.md §4.1, §4.4) and open the encapsulated response
 //! (RFC 9458 §4.4: Extract/Expand + ChaCha20-Poly1305 open).
 //!
-//! It calls the same `h5_access::protocol` functions the SDK calls, built with the same release
-//! profile; it is a separate crate so that the shipped package carries no benchmark code.
+//! It calls the same `h5_access::protocol` functions the SDK calls, built as the SDK is (release
+//! profile, no `std`: h5-access brings the allocator and the panic handler); it is a separate
+//! crate so that the shipped package carries no benchmark code.
 //! Inputs are fixed (a derived gateway key, a fixed ephemeral `ikm_e`, a fixed response nonce)
 //! so the same bytes can be given to hpke-js and both results checked against each other.
+
+#![no_std]
+
+extern crate alloc;
+
+use alloc::format;
+use alloc::string::ToString;
+use alloc::vec;
+use alloc::vec::Vec;
 
 use h5_access::protocol::{
     decapsulate_request, encapsulate_request_with_ikm, Channel, ExchangeRequest, ExchangeResponse,
