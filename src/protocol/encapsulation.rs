@@ -292,10 +292,11 @@ pub fn encapsulate_request_with_ikm(
 /// returning the plaintext and the context that seals the response.
 ///
 /// Errors, in the order checked: [`EncapsulationError::Truncated`] (shorter than
-/// 7 + 32 + 16 bytes), [`EncapsulationError::UnsupportedSuite`] (header KEM/KDF/AEAD ids are
-/// not `0x0020`/`0x0001`/`0x0003`), [`EncapsulationError::KeyUnknown`] (key id not in `keys`),
-/// [`EncapsulationError::InvalidKey`] (`enc` is a low-order point: all-zero DH output),
-/// [`EncapsulationError::DecryptFailed`], [`EncapsulationError::TooLarge`].
+/// 7 + 32 + 16 bytes), [`EncapsulationError::TooLarge`] (ciphertext over
+/// [`MAX_PLAINTEXT_LEN`] + 16), [`EncapsulationError::UnsupportedSuite`] (header KEM/KDF/AEAD
+/// ids are not `0x0020`/`0x0001`/`0x0003`), [`EncapsulationError::KeyUnknown`] (key id not in
+/// `keys`), [`EncapsulationError::InvalidKey`] (`enc` is a low-order point: all-zero DH
+/// output), [`EncapsulationError::DecryptFailed`].
 pub fn decapsulate_request(
     keys: &[KeyPair],
     channel: Channel,
