@@ -7,6 +7,9 @@
 //   - the AT is no longer in the URL, the history entry or the DOM;
 //   - no request URL or body, and no response body, of the H5 page carries the AT, and none
 //     carries the page data (title, field values) or the quote in clear;
+//   - the VT the gateway issued (read from the SDK's wasm memory, which the SDK never hands to
+//     JavaScript: a test-only init script keeps the instance's memory on window) is in no request
+//     URL, request or response header, or request or response body, the service call included;
 //   - reusing the same AT shows the AT_USED message with a way back to the partner app;
 //   - an unreachable gateway shows NETWORK with a retry that then succeeds, and a page opened
 //     without an AT shows AT_MISSING.
@@ -160,6 +163,54 @@ async function launchFromPartner(page, base, product) {
   return at;
 }
 
+// ------------------------------------------------------------------------------------------------
+// The VT. The SDK keeps it in its wasm memory and never hands it to JavaScript, so the test keeps
+// the wasm instance's memory on window (test-only init script, run before any page script; the
+// shipped package is unchanged), like tests/js/session.test.mjs does under Node.js.
+const WASM_MEMORY_GLOBAL = "__e2eWasmMemory";
+async function keepWasmMemory(page) {
+  await page.addInitScript((name) => {
+    const keep = (result) => {
+      const instance = result instanceof WebAssembly.Instance ? result : result?.instance;
+      const memory = instance?.exports?.memory;
+      if (memory instanceof WebAssembly.Memory) window[name] = memory;
+      return result;
+    };
+    const instantiate = WebAssembly.instantiate;
+    WebAssembly.instantiate = function (...args) {
+      return instantiate.apply(this, args).then(keep);
+    };
+    const instantiateStreaming = WebAssembly.instantiateStreaming;
+    if (typeof instantiateStreaming === "function") {
+      WebAssembly.instantiateStreaming = function (...args) {
+        return instantiateStreaming.apply(this, args).then(keep);
+      };
+    }
+  }, WASM_MEMORY_GLOBAL);
+}
+
+// docs/PROTOCOL.md §8: VT = base64url-nopad(0x01 ‖ 0x56 'V' ‖ ticket_key_id (1) ‖ nonce (12) ‖
+// ciphertext ‖ tag (16)), the ciphertext as long as the plaintext: vt_id (16) ‖ iat (8) ‖ exp (8)
+// ‖ partner_id, subject, product (len (1) ‖ ≥ 1 byte each) ‖ session_secret (32), ≥ 70 bytes.
+// So a VT is ≥ 3 + 12 + 70 + 16 = 101 bytes, ≥ 135 base64url characters; it starts "AV" then
+// 0b0110‖(top 2 bits of the key id): "Y" for key ids 0..63 (every VT seen so far), Z/a/b above.
+// 135 base64url characters in a row do not occur by chance in binary memory.
+const VT_MIN_BYTES = 3 + 12 + (16 + 8 + 8 + 3 * 2 + 32) + 16;
+const VT_MIN_CHARS = Math.ceil((VT_MIN_BYTES * 4) / 3);
+const VT_PATTERN = `AV[YZab][A-Za-z0-9_-]{${VT_MIN_CHARS - 3},}`;
+
+/** Every distinct VT-shaped string in the page's wasm memory (null if no memory was kept). */
+const vtsInWasmMemory = (page) =>
+  page.evaluate(
+    ([name, pattern]) => {
+      const memory = window[name];
+      if (!(memory instanceof WebAssembly.Memory)) return null;
+      const text = new TextDecoder("latin1").decode(new Uint8Array(memory.buffer));
+      return [...new Set(text.match(new RegExp(pattern, "g")) ?? [])];
+    },
+    [WASM_MEMORY_GLOBAL, VT_PATTERN],
+  );
+
 const waitState = (page, states) =>
   page.waitForFunction((s) => s.includes(document.body.dataset.state), states);
 
@@ -186,6 +237,7 @@ try {
 
   await test("partner app → H5 page: exchange, render, quote, nothing in clear on the wire", async () => {
     const { context, page, pageErrors } = await newPage(browser);
+    await keepWasmMemory(page);
     const traffic = recordTraffic(context);
     await page.goto(`${base}/partner/`);
     await page.screenshot({ path: join(shots, "1-partner-app.png"), fullPage: true });
@@ -213,6 +265,23 @@ try {
       const themed = await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue("--theme-primary").trim());
       check("theme colour applied", themed.toLowerCase() === String(expected.theme.primary).toLowerCase(), themed);
     }
+
+    // The VT the exchange issued, from the wasm memory while the session is open (close() and
+    // pagehide zeroize it). Exactly one, so the wire check below cannot pass on nothing.
+    const vts = await vtsInWasmMemory(page);
+    check("the SDK's wasm memory was kept by the test's init script", vts !== null);
+    check(
+      `exactly one VT in the wasm memory (base64url, ≥ ${VT_MIN_CHARS} characters)`,
+      vts?.length === 1,
+      JSON.stringify(vts?.map((v) => `${v.slice(0, 12)}…(${v.length})`)),
+    );
+    const vt = vts?.length === 1 ? vts[0] : null;
+    const vtBytes = vt === null ? null : Buffer.from(vt, "base64url");
+    check(
+      "it decodes to a §8 VT (0x01 'V', ≥ 101 bytes)",
+      vtBytes !== null && vtBytes.length >= VT_MIN_BYTES && vtBytes[0] === 0x01 && vtBytes[1] === 0x56 && vtBytes.toString("base64url") === vt,
+      vtBytes?.subarray(0, 3).toString("hex"),
+    );
 
     // The AT is gone from the URL, history entry and document.
     const where = await page.evaluate(() => ({ href: location.href, hash: location.hash, html: document.documentElement.outerHTML, history: JSON.stringify(history.state ?? null), storage: JSON.stringify({ ...localStorage, ...sessionStorage }) }));
@@ -269,6 +338,24 @@ try {
     const callClear = ["amount_cents", "interest_cents", "total_cents", String(amountCents), String(interest)];
     const quoteLeaks = callClear.filter((s) => dynamic.some((e) => contains(e.body, s)));
     check("quote request and answer never on the wire in clear", quoteLeaks.length === 0, JSON.stringify(quoteLeaks));
+    // The VT travels only inside HPKE: the exchange answer brings it sealed, every call carries it
+    // sealed. Neither its string nor its bytes may be anywhere on the wire.
+    const callReqs = traffic.log.filter((e) => e.kind === "request" && new URL(e.url).pathname === "/v1/call");
+    check(`the service call's request was recorded with its body (${callReqs.length})`, callReqs.length >= 1 && callReqs.every((e) => e.body.length > 0));
+    if (vt !== null) {
+      const vtOnWire = traffic.log.filter(
+        (e) =>
+          sent(e).includes(vt) ||
+          sent(e).includes(encodeURIComponent(vt)) ||
+          contains(e.body, vt) ||
+          (e.body !== null && e.body.includes(vtBytes)),
+      );
+      check(
+        `the VT is in no request URL, header or body and no response header or body (${traffic.log.length} messages, ${callReqs.length} call request(s) inspected)`,
+        vtOnWire.length === 0,
+        vtOnWire.map((e) => `${e.kind} ${e.url}`).join(", "),
+      );
+    }
     check("no uncaught error or CSP violation on the pages", pageErrors.length === 0, pageErrors.join("; "));
     await context.close();
   });
