@@ -45,7 +45,7 @@ if command -v wasm-opt >/dev/null && [ "$(command -v wasm-opt)" != "$PWD/node_mo
   esac
 fi
 
-# 5. npm dev dependencies (binaryen for wasm-opt, playwright-core, typescript, esbuild, vite).
+# 5. npm dev dependencies (binaryen for wasm-opt, playwright-core, typescript, esbuild).
 #    `npm ls` also catches a node_modules older than package.json whose files are not newer
 #    (a git worktree checked out after it was installed, e.g. without esbuild).
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ] \

@@ -38,7 +38,7 @@ step "SDK wasm core in headless Chromium (wasm-bindgen-test, wasm-pack test --he
 wasm-pack test --headless --chrome --mode no-install -- --test sdk_chrome
 
 step "SDK JavaScript half in Node.js against pkg/ (node --test, scripted fetch)"
-node --test tests/js/
+node --test tests/js/*.test.mjs
 
 # The mock gateway (tests/mock-gateway) for the browser suites and the packaging test.
 step "start the mock gateway"
