@@ -39,9 +39,19 @@ impl From<Short> for MessageError {
 }
 
 /// A bearer token (AT or VT) as bytes: printable ASCII, 1..=2048 bytes. Zeroized on drop;
-/// `Debug` prints only its length.
-#[derive(Clone, PartialEq, Eq)]
+/// `Debug` prints only its length; `==` compares in constant time (the length may leak).
+#[derive(Clone)]
 pub struct Token(Zeroizing<Vec<u8>>);
+
+impl PartialEq for Token {
+    fn eq(&self, other: &Self) -> bool {
+        use subtle::ConstantTimeEq as _;
+        // `ct_eq` on slices returns false at once for different lengths.
+        bool::from(self.0.as_slice().ct_eq(other.0.as_slice()))
+    }
+}
+
+impl Eq for Token {}
 
 impl core::fmt::Debug for Token {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
