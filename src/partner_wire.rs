@@ -8,6 +8,8 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use crate::protocol::suite::{hkdf_expand_32, hmac_sha256};
+
 /// The `Authorization` scheme and first line of the canonical request.
 pub(crate) const AUTH_SCHEME: &str = "H5-HMAC-SHA256";
 /// HKDF-Extract salt for every key derived from a partner secret.
@@ -30,16 +32,15 @@ pub(crate) const NONCE_MAX: usize = 64;
 pub(crate) const PARTNER_ID_MAX: usize = 64;
 
 fn derive(secret: &[u8], info: &[u8]) -> Zeroizing<[u8; 32]> {
-    let hk = Hkdf::<Sha256>::new(Some(PARTNER_SALT), secret);
-    let mut out = Zeroizing::new([0u8; 32]);
-    // 32 bytes is far below HKDF-SHA256's 8160-byte limit: cannot fail.
-    let _ = hk.expand(info, out.as_mut());
-    out
+    // HKDF-Extract (infallible) then a fixed-size Expand (infallible): no fallback key.
+    let (prk, _) = Hkdf::<Sha256>::extract(Some(PARTNER_SALT), secret);
+    let mut prk_bytes = Zeroizing::new([0u8; 32]);
+    prk_bytes.copy_from_slice(&prk);
+    hkdf_expand_32(&prk_bytes, info)
 }
 
 fn mac(key: &[u8; 32]) -> Hmac<Sha256> {
-    <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(key)
-        .unwrap_or_else(|_| <Hmac<Sha256> as hmac::KeyInit>::new(&Default::default()))
+    hmac_sha256(key)
 }
 
 /// `[A-Za-z0-9._-]`, 1..=64 bytes.

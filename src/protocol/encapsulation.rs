@@ -14,8 +14,8 @@ use super::error::EncapsulationError;
 use super::key_config::{KeyConfig, KeyPair};
 use super::messages::{MAX_BODY_LEN, MAX_TOKEN_LEN};
 use super::suite::{
-    setup_base_receiver, setup_base_sender_with_ikm, AEAD_ID, HEADER_LEN, KDF_ID, KEM_ID, N_ENC,
-    N_K, N_N, N_T, RESPONSE_NONCE_LEN, SESSION_SECRET_LEN,
+    hkdf_expand_32, hmac_sha256, setup_base_receiver, setup_base_sender_with_ikm, AEAD_ID,
+    HEADER_LEN, KDF_ID, KEM_ID, N_ENC, N_K, N_N, N_T, RESPONSE_NONCE_LEN, SESSION_SECRET_LEN,
 };
 
 /// Largest plaintext this protocol seals or opens: 1 MiB.
@@ -133,14 +133,10 @@ impl SessionSecret {
     }
 
     fn binder_mac(&self) -> Hmac<Sha256> {
-        // A 32-byte exporter output is a valid HKDF-SHA256 PRK (RFC 5869 §2.3).
-        let mut key = Zeroizing::new([0u8; 32]);
-        // Both calls below only fail on lengths, which are fixed here.
-        if let Ok(hk) = Hkdf::<Sha256>::from_prk(self.0.as_ref()) {
-            let _ = hk.expand(BINDER_KEY_LABEL, key.as_mut());
-        }
-        <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(key.as_ref())
-            .unwrap_or_else(|_| <Hmac<Sha256> as hmac::KeyInit>::new(&Default::default()))
+        // A 32-byte exporter output is a valid HKDF-SHA256 PRK (RFC 5869 §2.3). Fixed sizes
+        // throughout: nothing here can fail, so there is no fallback key.
+        let key = hkdf_expand_32(&self.0, BINDER_KEY_LABEL);
+        hmac_sha256(&key)
     }
 
     /// `binder = HMAC-SHA256(HKDF-Expand(session_secret, "h5-access call binder", 32), transcript)`.
@@ -373,7 +369,7 @@ impl ClientContext {
 
     /// Consumes the context, keeping only the session secret.
     pub fn into_session_secret(self) -> SessionSecret {
-        self.exported.session_secret.clone()
+        self.exported.session_secret
     }
 
     /// Which channel the request was made on.

@@ -28,6 +28,27 @@ pub(crate) type Kem = hpke::kem::X25519HkdfSha256;
 pub(crate) type Kdf = hpke::kdf::HkdfSha256;
 pub(crate) type Aead = hpke::aead::ChaCha20Poly1305;
 
+/// HMAC-SHA256 under a 32-byte key, built with the infallible `KeyInit::new`: the key is
+/// zero-padded to the 64-byte block, which is what HMAC does with a shorter key (RFC 2104 §2),
+/// so the MAC is the same as keying with the 32 bytes.
+pub(crate) fn hmac_sha256(key: &[u8; 32]) -> hmac::Hmac<sha2::Sha256> {
+    let mut block = Zeroizing::new([0u8; 64]);
+    block[..32].copy_from_slice(key);
+    <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new((&*block).into())
+}
+
+/// HKDF-SHA256-Expand(prk, info, 32): for an output no longer than the hash it is the first
+/// block, `HMAC(prk, info ‖ 0x01)` (RFC 5869 §2.3). Infallible, unlike `Hkdf::expand`.
+pub(crate) fn hkdf_expand_32(prk: &[u8; 32], info: &[u8]) -> Zeroizing<[u8; 32]> {
+    use hmac::Mac as _;
+    let mut mac = hmac_sha256(prk);
+    mac.update(info);
+    mac.update(&[1]);
+    let mut out = Zeroizing::new([0u8; 32]);
+    out.copy_from_slice(&mac.finalize().into_bytes());
+    out
+}
+
 use core::convert::Infallible;
 
 use alloc::vec::Vec;
@@ -163,5 +184,29 @@ impl ReceiverContext {
         self.0
             .export(exporter_context, out)
             .map_err(|_| EncapsulationError::TooLarge)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use hmac::Mac as _;
+
+    #[test]
+    fn fixed_size_helpers_match_the_generic_ones() {
+        let prk = [7u8; 32];
+        let mut want = [0u8; 32];
+        hkdf::Hkdf::<sha2::Sha256>::from_prk(&prk)
+            .unwrap()
+            .expand(b"some info", &mut want)
+            .unwrap();
+        assert_eq!(*hkdf_expand_32(&prk, b"some info"), want);
+
+        let mut a = hmac_sha256(&prk);
+        let mut b = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(&prk).unwrap();
+        a.update(b"msg");
+        b.update(b"msg");
+        assert_eq!(a.finalize().into_bytes(), b.finalize().into_bytes());
     }
 }
