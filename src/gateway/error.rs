@@ -74,7 +74,8 @@ pre_decap_errors! {
     PartnerBadRequest => (400, "PARTNER_BAD_REQUEST", "malformed access-token request"),
     /// A requested product is not one this partner may issue access tokens for.
     PartnerProductNotAllowed => (403, "PARTNER_PRODUCT_NOT_ALLOWED", "product not allowed for this partner"),
-    /// The gateway failed internally (CSPRNG, state store); nothing was consumed.
+    /// The gateway failed internally (CSPRNG, state store). No partner nonce is stored and no AT
+    /// is consumed; an exchange's or call's request id may be.
     Internal => (500, "INTERNAL", "internal gateway error"),
 }
 
@@ -148,7 +149,10 @@ impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ConfigError::BadProductId(p) => write!(f, "bad product id {p:?}"),
-            ConfigError::BadPage(p) => write!(f, "page data of {p:?} is not a JSON object"),
+            ConfigError::BadPage(p) => write!(
+                f,
+                "page data of {p:?} is not a JSON object of at most 512 KiB"
+            ),
             ConfigError::BadPartnerId(p) => write!(f, "bad partner id {p:?}"),
             ConfigError::WeakPartnerSecret(p) => {
                 write!(f, "secret of partner {p:?} is shorter than 16 bytes")

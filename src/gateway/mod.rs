@@ -312,8 +312,8 @@ impl GatewayBuilder {
         }
         Ok(Gateway {
             config: self.config,
-            keys: RwLock::new(self.keys),
-            ticket_keys: RwLock::new(self.ticket_keys),
+            keys: RwLock::new(self.keys.into()),
+            ticket_keys: RwLock::new(self.ticket_keys.into()),
             partners: self.partners,
             products: self.products,
             services: self.services,
@@ -331,8 +331,10 @@ impl GatewayBuilder {
 /// Every method takes `now`, the gateway's clock in seconds since the Unix epoch.
 pub struct Gateway {
     config: GatewayConfig,
-    keys: RwLock<Vec<KeyPair>>,
-    ticket_keys: RwLock<Vec<TicketKey>>,
+    // Shared slices: a request clones the `Arc`, never the private keys; a rotation builds a
+    // new slice.
+    keys: RwLock<Arc<[KeyPair]>>,
+    ticket_keys: RwLock<Arc<[TicketKey]>>,
     partners: HashMap<String, Partner>,
     products: HashMap<String, String>,
     services: HashMap<String, Arc<dyn Service>>,
@@ -434,18 +436,14 @@ impl Gateway {
         &self.config
     }
 
-    fn keys(&self) -> Vec<KeyPair> {
-        self.keys
-            .read()
-            .map(|k| k.clone())
-            .unwrap_or_else(|e| e.into_inner().clone())
+    fn keys(&self) -> Arc<[KeyPair]> {
+        let guard = self.keys.read().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(&guard)
     }
 
-    fn ticket_keys(&self) -> Vec<TicketKey> {
-        self.ticket_keys
-            .read()
-            .map(|k| k.clone())
-            .unwrap_or_else(|e| e.into_inner().clone())
+    fn ticket_keys(&self) -> Arc<[TicketKey]> {
+        let guard = self.ticket_keys.read().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(&guard)
     }
 
     /// The key configuration list as served at `GET /v1/keys` (RFC 9458 §3.2,
@@ -469,8 +467,10 @@ impl Gateway {
         if keys.first().map(KeyPair::key_id) == Some(key.key_id()) {
             return Err(ConfigError::DuplicateKeyId(key.key_id()));
         }
-        keys.truncate(1);
-        keys.insert(0, key);
+        let mut next = Vec::with_capacity(2);
+        next.push(key);
+        next.extend(keys.first().cloned());
+        *keys = next.into();
         Ok(())
     }
 
@@ -484,8 +484,10 @@ impl Gateway {
         if keys.first().map(TicketKey::id) == Some(key.id()) {
             return Err(ConfigError::DuplicateTicketKeyId(key.id()));
         }
-        keys.truncate(1);
-        keys.insert(0, key);
+        let mut next = Vec::with_capacity(2);
+        next.push(key);
+        next.extend(keys.first().cloned());
+        *keys = next.into();
         Ok(())
     }
 
@@ -557,8 +559,9 @@ impl Gateway {
     ///
     /// Checks, in order: `Authorization` parses (`PARTNER_AUTH_MALFORMED`), partner known
     /// (`PARTNER_UNKNOWN`), `ts` within the request window (`PARTNER_TIMESTAMP`), signature
-    /// (`PARTNER_SIGNATURE`), nonce unused (`PARTNER_NONCE_REUSED`), body
-    /// (`PARTNER_BAD_REQUEST`), products allowed (`PARTNER_PRODUCT_NOT_ALLOWED`).
+    /// (`PARTNER_SIGNATURE`), body (`PARTNER_BAD_REQUEST`), products allowed
+    /// (`PARTNER_PRODUCT_NOT_ALLOWED`), then the AT is minted and sealed (`INTERNAL`), and last
+    /// nonce unused (`PARTNER_NONCE_REUSED`): a refused or failed request leaves its nonce unused.
     pub fn issue_access_token(
         &self,
         req: &PartnerRequest<'_>,
@@ -589,12 +592,6 @@ impl Gateway {
         if !partner_wire::verify(&partner.secret, &canonical, &auth.sig) {
             return Err(PreDecapError::PartnerSignature);
         }
-        let key = store_key(b"pn:", &[auth.partner.as_bytes(), auth.nonce.as_bytes()]);
-        match self.store.insert_if_absent(&key, self.replay_ttl(), now) {
-            Ok(true) => {}
-            Ok(false) => return Err(PreDecapError::PartnerNonceReused),
-            Err(_) => return Err(PreDecapError::Internal),
-        }
         // serde's derive also accepts a JSON array for a struct: require an object.
         if !starts_json_object(req.body) {
             return Err(PreDecapError::PartnerBadRequest);
@@ -615,6 +612,14 @@ impl Gateway {
         .ok_or(PreDecapError::Internal)?;
         use base64::Engine as _;
         let sealed = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealed);
+        // The nonce is stored last: a refused body or a CSPRNG failure above leaves it unused,
+        // and after the insert only `Ok` is returned.
+        let key = store_key(b"pn:", &[auth.partner.as_bytes(), auth.nonce.as_bytes()]);
+        match self.store.insert_if_absent(&key, self.replay_ttl(), now) {
+            Ok(true) => {}
+            Ok(false) => return Err(PreDecapError::PartnerNonceReused),
+            Err(_) => return Err(PreDecapError::Internal),
+        }
         Ok(
             serde_json::json!({ "sealed_access_token": sealed, "exp": exp })
                 .to_string()
@@ -627,10 +632,11 @@ impl Gateway {
     ///
     /// Errors before decapsulation: [`PreDecapError`] (`TOO_LARGE`, `TRUNCATED`,
     /// `UNSUPPORTED_SUITE`, `KEY_UNKNOWN`, `INVALID_KEY`, `DECRYPT_FAILED`). After it, the
-    /// response carries `ExchangeResponse::Refused` with, in the order checked: `MALFORMED`
-    /// / `UNSUPPORTED_VERSION`, `CLOCK_SKEW`, `AT_INVALID`, `AT_EXPIRED`, `PRODUCT_UNKNOWN`,
-    /// `PRODUCT_NOT_ALLOWED`, `REPLAYED`, `AT_USED`, `INTERNAL`. Only the last-but-one
-    /// consumes the AT: an exchange refused for any other reason leaves it usable.
+    /// response carries `ExchangeResponse::Refused` with, in the order checked:
+    /// `UNSUPPORTED_VERSION` / `MALFORMED`, `CLOCK_SKEW`, `AT_INVALID`, `AT_EXPIRED`, `PRODUCT_UNKNOWN`,
+    /// `PRODUCT_NOT_ALLOWED`, `REPLAYED`, `AT_USED`, `INTERNAL`. Only the AT_USED check
+    /// consumes the AT, and only on success: an exchange refused or failed for any reason
+    /// leaves it usable. A request id may be stored by an exchange that then fails.
     pub fn handle_exchange(&self, body: &[u8], now: u64) -> Result<SealedResponse, PreDecapError> {
         if body.len() > MAX_REQUEST_LEN {
             return Err(PreDecapError::TooLarge);
@@ -717,10 +723,12 @@ impl Gateway {
     /// service and returns the encapsulated response (HTTP 200).
     ///
     /// Errors before decapsulation: as [`handle_exchange`](Self::handle_exchange). After it,
-    /// `CallResponse::Refused` with, in the order checked: `MALFORMED` /
-    /// `UNSUPPORTED_VERSION`, `CLOCK_SKEW`, `VT_INVALID`, `VT_EXPIRED`, `VT_NOT_BOUND`,
+    /// `CallResponse::Refused` with, in the order checked: `UNSUPPORTED_VERSION` /
+    /// `MALFORMED`, `CLOCK_SKEW`, `VT_INVALID`, `VT_EXPIRED`, `VT_NOT_BOUND`,
     /// `RATE_LIMITED` (more than [`GatewayConfig::calls_per_minute`] calls with this VT in its
-    /// current minute), `REPLAYED`, `SERVICE_UNKNOWN`, `SERVICE_REJECTED`, `INTERNAL`.
+    /// current minute), `REPLAYED`, `SERVICE_UNKNOWN`, `SERVICE_REJECTED`, `INTERNAL`. The
+    /// request id is stored before the service runs: a call refused or failed after that (even
+    /// with `INTERNAL` or HTTP 500) cannot be retried with the same request id.
     pub fn handle_call(&self, body: &[u8], now: u64) -> Result<SealedResponse, PreDecapError> {
         if body.len() > MAX_REQUEST_LEN {
             return Err(PreDecapError::TooLarge);

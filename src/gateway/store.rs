@@ -7,8 +7,9 @@ use std::sync::Mutex;
 
 use core::fmt;
 
-/// Why the store could not answer. The gateway then refuses the request (code `INTERNAL`)
-/// and consumes nothing.
+/// Why the store could not answer. The gateway then refuses the request (code `INTERNAL`):
+/// the AT is never consumed by a refused or failed exchange, nor a partner nonce by a failed
+/// access-token request; a request id stored by an earlier step may stay stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StoreError {

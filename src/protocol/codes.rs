@@ -32,7 +32,8 @@ pub const UNSUPPORTED_VERSION: &str = "UNSUPPORTED_VERSION";
 pub const SERVICE_UNKNOWN: &str = "SERVICE_UNKNOWN";
 /// The service refused the body (e.g. invalid JSON or out-of-range input).
 pub const SERVICE_REJECTED: &str = "SERVICE_REJECTED";
-/// The gateway failed internally; nothing was consumed.
+/// The gateway failed internally. The AT is never consumed by a refused or failed exchange;
+/// the request id may be.
 pub const INTERNAL: &str = "INTERNAL";
 
 /// Every code above, for exhaustive tests and documentation.
