@@ -186,6 +186,7 @@ fn store_failure_refuses_without_consuming() {
     // Partner requests fail closed too.
     let body = PartnerCredentials::access_token_request_body("u", &["prod-a"]);
     let auth = PartnerCredentials::new("p1", SECRET.to_vec())
+        .unwrap()
         .sign(
             "POST",
             ACCESS_TOKEN_PATH,
@@ -209,7 +210,7 @@ fn store_failure_refuses_without_consuming() {
 #[test]
 fn partner_round_trip_in_process() {
     let gw = gateway_with(None);
-    let creds = PartnerCredentials::new("p1", SECRET.to_vec());
+    let creds = PartnerCredentials::new("p1", SECRET.to_vec()).unwrap();
     let body = PartnerCredentials::access_token_request_body("user-1", &["prod-a"]);
     let auth = creds
         .sign(
@@ -230,7 +231,7 @@ fn partner_round_trip_in_process() {
     let at = creds.open_access_token_response(&json).unwrap();
     assert_eq!(at.exp, T0 + 310);
     // Another partner cannot open it.
-    let other = PartnerCredentials::new("p1", b"another-secret-0123456789".to_vec());
+    let other = PartnerCredentials::new("p1", b"another-secret-0123456789".to_vec()).unwrap();
     assert_eq!(
         other.open_access_token_response(&json).unwrap_err().code(),
         "DECRYPT_FAILED"
@@ -322,7 +323,7 @@ fn media_type_check() {
 #[test]
 fn secrets_do_not_show_in_debug() {
     let p = Partner::new("p1", SECRET.to_vec(), ["prod-a"]).unwrap();
-    let c = PartnerCredentials::new("p1", SECRET.to_vec());
+    let c = PartnerCredentials::new("p1", SECRET.to_vec()).unwrap();
     let gw = gateway_with(None);
     for s in [
         format!("{p:?}"),
@@ -407,6 +408,7 @@ fn replay_at_the_window_edge_is_refused() {
     // A partner nonce signed with ts = T0 + 300.
     let body = PartnerCredentials::access_token_request_body("u", &["prod-a"]);
     let auth = PartnerCredentials::new("p1", SECRET.to_vec())
+        .unwrap()
         .sign(
             "POST",
             ACCESS_TOKEN_PATH,
@@ -602,6 +604,7 @@ fn signed_request_result(
     edit: impl Fn(String) -> String,
 ) -> Result<Vec<u8>, PreDecapError> {
     let auth = PartnerCredentials::new("p1", SECRET.to_vec())
+        .unwrap()
         .sign("POST", ACCESS_TOKEN_PATH, body.as_bytes(), T0, nonce)
         .unwrap();
     let auth = edit(auth);
@@ -659,4 +662,55 @@ fn partner_ts_is_canonical_and_scheme_case_insensitive() {
         a.replace("H5-HMAC-SHA256", "h5-hmac-sha256")
     });
     assert!(lower.is_ok(), "{lower:?}");
+}
+
+/// The partner nonce is stored only by a request that succeeds: a request refused for its body
+/// or its products leaves the nonce usable (it used to be stored before the body was read).
+#[test]
+fn refused_partner_request_leaves_the_nonce_unused() {
+    let gw = gateway_with(None);
+    let nonce = "nonce-kept-00000000";
+    let bad = r#"["u",["prod-a"]]"#;
+    assert_eq!(
+        signed_request_result(&gw, bad, nonce, |a| a).unwrap_err(),
+        PreDecapError::PartnerBadRequest
+    );
+    let other = PartnerCredentials::access_token_request_body("u", &["prod-z"]);
+    assert_eq!(
+        signed_request_result(&gw, &other, nonce, |a| a).unwrap_err(),
+        PreDecapError::PartnerProductNotAllowed
+    );
+    let ok = PartnerCredentials::access_token_request_body("u", &["prod-a"]);
+    assert!(signed_request_result(&gw, &ok, nonce, |a| a).is_ok());
+    assert_eq!(
+        signed_request_result(&gw, &ok, nonce, |a| a).unwrap_err(),
+        PreDecapError::PartnerNonceReused
+    );
+}
+
+/// Partner credentials need the same ≥ 16-byte secret as the gateway's `Partner::new`.
+#[test]
+fn partner_credentials_refuse_a_short_secret() {
+    use h5_access::partner::{PartnerError, MIN_SECRET_LEN};
+    assert_eq!(MIN_SECRET_LEN, 16);
+    for len in [0, 1, 15] {
+        assert_eq!(
+            PartnerCredentials::new("p1", vec![7u8; len]).unwrap_err(),
+            PartnerError::WeakSecret
+        );
+        assert!(Partner::new("p1", vec![7u8; len], ["prod-a"]).is_err());
+    }
+    assert!(PartnerCredentials::new("p1", vec![7u8; 16]).is_ok());
+    assert!(Partner::new("p1", vec![7u8; 16], ["prod-a"]).is_ok());
+    assert_eq!(PartnerError::WeakSecret.code(), "WEAK_SECRET");
+}
+
+/// `Token`'s `==` (constant-time) is still an equality.
+#[test]
+fn token_equality() {
+    let a = Token::new(b"abc.def".to_vec()).unwrap();
+    assert_eq!(a, Token::new(b"abc.def".to_vec()).unwrap());
+    assert_ne!(a, Token::new(b"abc.deg".to_vec()).unwrap());
+    assert_ne!(a, Token::new(b"abc.de".to_vec()).unwrap());
+    assert_ne!(a, Token::new(b"abc.defg".to_vec()).unwrap());
 }

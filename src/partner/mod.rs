@@ -3,7 +3,9 @@
 //!
 //! ```
 //! use h5_access::partner::PartnerCredentials;
-//! let creds = PartnerCredentials::new("demo-partner", b"0123456789abcdef0123456789abcdef".to_vec());
+//! let creds =
+//!     PartnerCredentials::new("demo-partner", b"0123456789abcdef0123456789abcdef".to_vec())
+//!         .unwrap();
 //! let body = PartnerCredentials::access_token_request_body("user-42", &["wealth-01"]);
 //! let auth = creds.sign_now("POST", "/v1/partner/access-token", body.as_bytes()).unwrap();
 //! assert!(auth.starts_with("H5-HMAC-SHA256 partner=demo-partner, ts="));
@@ -33,7 +35,13 @@ pub enum PartnerError {
     MalformedResponse,
     /// The sealed AT does not open with this partner's secret (tampered, or another partner's).
     DecryptFailed,
+    /// The shared secret is shorter than [`MIN_SECRET_LEN`] bytes (the gateway refuses such a
+    /// partner too).
+    WeakSecret,
 }
+
+/// The shortest shared secret accepted, in bytes (as the gateway's `Partner::new`).
+pub const MIN_SECRET_LEN: usize = 16;
 
 impl PartnerError {
     /// Stable code.
@@ -43,6 +51,7 @@ impl PartnerError {
             PartnerError::Platform => "PLATFORM",
             PartnerError::MalformedResponse => "MALFORMED_RESPONSE",
             PartnerError::DecryptFailed => "DECRYPT_FAILED",
+            PartnerError::WeakSecret => "WEAK_SECRET",
         }
     }
 }
@@ -87,12 +96,18 @@ struct AccessTokenResponse {
 }
 
 impl PartnerCredentials {
-    /// Credentials for partner `id` with its shared secret.
-    pub fn new(id: impl Into<String>, secret: impl Into<Vec<u8>>) -> Self {
-        Self {
-            id: id.into(),
-            secret: Zeroizing::new(secret.into()),
+    /// Credentials for partner `id` with its shared secret (at least [`MIN_SECRET_LEN`] bytes).
+    ///
+    /// Errors: [`PartnerError::WeakSecret`] (the secret is zeroized before returning).
+    pub fn new(id: impl Into<String>, secret: impl Into<Vec<u8>>) -> Result<Self, PartnerError> {
+        let secret = Zeroizing::new(secret.into());
+        if secret.len() < MIN_SECRET_LEN {
+            return Err(PartnerError::WeakSecret);
         }
+        Ok(Self {
+            id: id.into(),
+            secret,
+        })
     }
 
     /// The partner id.

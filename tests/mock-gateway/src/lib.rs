@@ -51,8 +51,9 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// included) before it is answered 408 `REQUEST_TIMEOUT`. The `/test/slow/` delay (3 s) fits.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Server options (the CLI flags of the binary).
-#[derive(Clone, Debug, Default)]
+/// Server options (the CLI flags of the binary). `Debug` omits the seed (every key derives
+/// from it): it prints `seed: <set>` or `<unset>`.
+#[derive(Clone, Default)]
 pub struct Options {
     /// Derive HPKE keys, ticket keys and the demo partner secret from this string instead of
     /// the CSPRNG.
@@ -69,6 +70,29 @@ pub struct Options {
     pub serve: Option<PathBuf>,
     /// Whole-request timeout (default [`REQUEST_TIMEOUT`]).
     pub request_timeout: Option<Duration>,
+}
+
+/// `<set>` / `<unset>` for a secret in `Debug` output.
+pub struct Redacted(pub bool);
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0 { "<set>" } else { "<unset>" })
+    }
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("seed", &Redacted(self.seed.is_some()))
+            .field("products_json", &self.products_json)
+            .field("at_ttl", &self.at_ttl)
+            .field("vt_ttl", &self.vt_ttl)
+            .field("test_hooks", &self.test_hooks)
+            .field("serve", &self.serve)
+            .field("request_timeout", &self.request_timeout)
+            .finish()
+    }
 }
 
 /// Why the server could not be built.
@@ -576,7 +600,8 @@ fn build_gateway(
     let gateway = builder.build().map_err(|e| SetupError(e.to_string()))?;
     Ok((
         gateway,
-        PartnerCredentials::new(DEMO_PARTNER_ID, demo_secret.to_vec()),
+        PartnerCredentials::new(DEMO_PARTNER_ID, demo_secret.to_vec())
+            .map_err(|e| SetupError(e.to_string()))?,
     ))
 }
 

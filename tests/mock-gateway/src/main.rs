@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use h5_mock_gateway::{app, serve, Options, HEADER_READ_TIMEOUT};
+use h5_mock_gateway::{app, serve, Options, Redacted, HEADER_READ_TIMEOUT};
 
 /// A small real h5-access gateway for tests and the demo.
-#[derive(Parser, Debug)]
+#[derive(Parser)]
 #[command(name = "h5-mock-gateway", version)]
 struct Args {
     /// Address to listen on (port 0: any free port).
@@ -34,6 +34,21 @@ struct Args {
     /// Enable the test-only routes under /test/.
     #[arg(long, env = "H5_GATEWAY_TEST_HOOKS")]
     test_hooks: bool,
+}
+
+/// Omits the seed (every key derives from it): `seed: <set>` or `<unset>`.
+impl std::fmt::Debug for Args {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Args")
+            .field("listen", &self.listen)
+            .field("seed", &Redacted(self.seed.is_some()))
+            .field("products", &self.products)
+            .field("at_ttl", &self.at_ttl)
+            .field("vt_ttl", &self.vt_ttl)
+            .field("serve", &self.serve)
+            .field("test_hooks", &self.test_hooks)
+            .finish()
+    }
 }
 
 async fn shutdown_signal() {
@@ -119,4 +134,21 @@ async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn debug_omits_the_seed() {
+        let args = Args::try_parse_from(["h5-mock-gateway", "--seed", "hunter2-seed"]).unwrap();
+        let dbg = format!("{args:?}");
+        assert!(!dbg.contains("hunter2-seed"), "{dbg}");
+        assert!(dbg.contains("seed: <set>"), "{dbg}");
+        let mut args = args;
+        args.seed = None;
+        assert!(format!("{args:?}").contains("seed: <unset>"));
+    }
 }

@@ -248,7 +248,7 @@ fn call_ok(resp: CallResponse) -> Value {
 }
 
 fn demo_partner() -> PartnerCredentials {
-    PartnerCredentials::new(DEMO_PARTNER_ID, demo_partner_secret(SEED))
+    PartnerCredentials::new(DEMO_PARTNER_ID, demo_partner_secret(SEED)).unwrap()
 }
 
 async fn partner_at(gw: &Gw, subject: &str, products: &[&str]) -> String {
@@ -637,7 +637,8 @@ async fn partner_authentication_failures_are_401() {
         }
     };
     // Bad signature: signed by a different secret.
-    let wrong = PartnerCredentials::new(DEMO_PARTNER_ID, b"not-the-secret-not-the-secret".to_vec());
+    let wrong = PartnerCredentials::new(DEMO_PARTNER_ID, b"not-the-secret-not-the-secret".to_vec())
+        .unwrap();
     let auth = wrong.sign_now("POST", path, body.as_bytes()).unwrap();
     send(Some(auth), body.clone())
         .await
@@ -675,7 +676,7 @@ async fn partner_authentication_failures_are_401() {
         .await
         .assert_problem(401, "PARTNER_NONCE_REUSED");
     // Unknown partner.
-    let stranger = PartnerCredentials::new("stranger", demo_partner_secret(SEED));
+    let stranger = PartnerCredentials::new("stranger", demo_partner_secret(SEED)).unwrap();
     let auth = stranger.sign_now("POST", path, body.as_bytes()).unwrap();
     send(Some(auth), body.clone())
         .await
@@ -1088,4 +1089,20 @@ async fn cors_reflects_only_loopback_origins() {
         .await
         .unwrap();
     assert!(res.headers().get("access-control-allow-origin").is_none());
+}
+
+/// `Options`' `Debug` never prints the seed every key derives from.
+#[test]
+fn options_debug_omits_the_seed() {
+    let opts = h5_mock_gateway::Options {
+        seed: Some("hunter2-seed".into()),
+        test_hooks: true,
+        ..Default::default()
+    };
+    let dbg = format!("{opts:?}");
+    assert!(!dbg.contains("hunter2-seed"), "{dbg}");
+    assert!(dbg.contains("seed: <set>"), "{dbg}");
+    assert!(dbg.contains("test_hooks: true"), "{dbg}");
+    let dbg = format!("{:?}", h5_mock_gateway::Options::default());
+    assert!(dbg.contains("seed: <unset>"), "{dbg}");
 }
