@@ -8,7 +8,7 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::protocol::suite::{hkdf_expand_32, hmac_sha256};
+use crate::protocol::suite::hmac_sha256;
 
 /// The `Authorization` scheme and first line of the canonical request.
 pub(crate) const AUTH_SCHEME: &str = "H5-HMAC-SHA256";
@@ -31,12 +31,13 @@ pub(crate) const NONCE_MAX: usize = 64;
 /// Longest partner id.
 pub(crate) const PARTNER_ID_MAX: usize = 64;
 
-fn derive(secret: &[u8], info: &[u8]) -> Zeroizing<[u8; 32]> {
-    // HKDF-Extract (infallible) then a fixed-size Expand (infallible): no fallback key.
-    let (prk, _) = Hkdf::<Sha256>::extract(Some(PARTNER_SALT), secret);
-    let mut prk_bytes = Zeroizing::new([0u8; 32]);
-    prk_bytes.copy_from_slice(&prk);
-    hkdf_expand_32(&prk_bytes, info)
+/// `HKDF-Expand(HKDF-Extract(salt, secret), info, 32)` with the `hkdf` crate (§10). `None`
+/// cannot happen for a 32-byte output; callers fail closed on it (no fallback key).
+fn derive(secret: &[u8], info: &[u8]) -> Option<Zeroizing<[u8; 32]>> {
+    let (_, hk) = Hkdf::<Sha256>::extract(Some(PARTNER_SALT), secret);
+    let mut out = Zeroizing::new([0u8; 32]);
+    hk.expand(info, out.as_mut()).ok()?;
+    Some(out)
 }
 
 fn mac(key: &[u8; 32]) -> Hmac<Sha256> {
@@ -96,18 +97,20 @@ pub(crate) fn canonical_request(
 }
 
 /// `HMAC-SHA256(signing_key, canonical)`.
-pub(crate) fn sign(secret: &[u8], canonical: &[u8]) -> [u8; 32] {
-    let key = derive(secret, SIGNING_INFO);
+pub(crate) fn sign(secret: &[u8], canonical: &[u8]) -> Option<[u8; 32]> {
+    let key = derive(secret, SIGNING_INFO)?;
     let mut m = mac(&key);
     m.update(canonical);
     let mut out = [0u8; 32];
     out.copy_from_slice(&m.finalize().into_bytes());
-    out
+    Some(out)
 }
 
 /// Constant-time check of a signature.
 pub(crate) fn verify(secret: &[u8], canonical: &[u8], sig: &[u8]) -> bool {
-    let key = derive(secret, SIGNING_INFO);
+    let Some(key) = derive(secret, SIGNING_INFO) else {
+        return false;
+    };
     let mut m = mac(&key);
     m.update(canonical);
     m.verify_slice(sig).is_ok()
@@ -128,7 +131,7 @@ pub(crate) fn seal_for_partner(
     at: &[u8],
     nonce: &[u8; DELIVERY_NONCE_LEN],
 ) -> Option<Vec<u8>> {
-    let key = derive(secret, DELIVERY_INFO);
+    let key = derive(secret, DELIVERY_INFO)?;
     let aead = ChaCha20Poly1305::new(&(*key).into());
     let aad = delivery_aad(partner_id);
     let ct = aead
@@ -152,7 +155,7 @@ pub(crate) fn open_for_partner(
     let (nonce, ct) = sealed.split_at(DELIVERY_NONCE_LEN);
     let mut n = [0u8; DELIVERY_NONCE_LEN];
     n.copy_from_slice(nonce);
-    let key = derive(secret, DELIVERY_INFO);
+    let key = derive(secret, DELIVERY_INFO)?;
     let aead = ChaCha20Poly1305::new(&(*key).into());
     let aad = delivery_aad(partner_id);
     aead.decrypt((&n).into(), Payload { msg: ct, aad: &aad })
@@ -235,7 +238,7 @@ mod tests {
 
     #[test]
     fn header_round_trip() {
-        let sig = sign(b"secret-secret-secret", b"x");
+        let sig = sign(b"secret-secret-secret", b"x").unwrap();
         let h = format_auth("p-1", 42, "abcdefghijklmnop", &sig);
         let p = parse_auth(&h).unwrap();
         assert_eq!(

@@ -137,7 +137,7 @@ impl PartnerCredentials {
             return Err(PartnerError::BadInput);
         }
         let canonical = partner_wire::canonical_request(method, path, &self.id, ts, nonce, body);
-        let sig = partner_wire::sign(&self.secret, &canonical);
+        let sig = partner_wire::sign(&self.secret, &canonical).ok_or(PartnerError::Platform)?;
         Ok(partner_wire::format_auth(&self.id, ts, nonce, &sig))
     }
 

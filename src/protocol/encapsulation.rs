@@ -132,27 +132,33 @@ impl SessionSecret {
         &self.0
     }
 
-    fn binder_mac(&self) -> Hmac<Sha256> {
-        // A 32-byte exporter output is a valid HKDF-SHA256 PRK (RFC 5869 §2.3). Fixed sizes
-        // throughout: nothing here can fail, so there is no fallback key.
-        let key = hkdf_expand_32(&self.0, BINDER_KEY_LABEL);
-        hmac_sha256(&key)
+    /// The binder's HMAC, keyed with `HKDF-Expand(session_secret, "h5-access call binder", 32)`
+    /// (a 32-byte exporter output is a valid HKDF-SHA256 PRK, RFC 5869 §2.3). `None` cannot
+    /// happen with these fixed sizes; callers fail closed on it.
+    fn binder_mac(&self) -> Option<Hmac<Sha256>> {
+        let key = hkdf_expand_32(&self.0, BINDER_KEY_LABEL)?;
+        Some(hmac_sha256(&key))
     }
 
     /// `binder = HMAC-SHA256(HKDF-Expand(session_secret, "h5-access call binder", 32), transcript)`.
-    pub fn call_binder(&self, transcript: &[u8]) -> [u8; BINDER_LEN] {
-        let mut mac = self.binder_mac();
+    /// `None` only if key derivation failed, which fixed sizes rule out.
+    pub fn call_binder(&self, transcript: &[u8]) -> Option<[u8; BINDER_LEN]> {
+        let mut mac = self.binder_mac()?;
         mac.update(transcript);
         let mut out = [0u8; BINDER_LEN];
         out.copy_from_slice(&mac.finalize().into_bytes());
-        out
+        Some(out)
     }
 
-    /// Checks a binder in constant time.
+    /// Checks a binder in constant time (`false` also if key derivation failed).
     pub fn verify_call_binder(&self, transcript: &[u8], binder: &[u8]) -> bool {
-        let mut mac = self.binder_mac();
-        mac.update(transcript);
-        mac.verify_slice(binder).is_ok()
+        match self.binder_mac() {
+            Some(mut mac) => {
+                mac.update(transcript);
+                mac.verify_slice(binder).is_ok()
+            }
+            None => false,
+        }
     }
 }
 

@@ -426,7 +426,10 @@ impl CallRequest {
     /// or an oversize body.
     pub fn encode(&self, secret: &SessionSecret) -> Result<Vec<u8>, MessageError> {
         let mut out = self.encode_unbound()?;
-        let binder = secret.call_binder(&Self::transcript(&out));
+        // `call_binder` fails only if HKDF refused its fixed sizes (it cannot); fail closed.
+        let binder = secret
+            .call_binder(&Self::transcript(&out))
+            .ok_or(MessageError::Malformed)?;
         out.extend_from_slice(&binder);
         Ok(out)
     }

@@ -37,16 +37,14 @@ pub(crate) fn hmac_sha256(key: &[u8; 32]) -> hmac::Hmac<sha2::Sha256> {
     <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new((&*block).into())
 }
 
-/// HKDF-SHA256-Expand(prk, info, 32): for an output no longer than the hash it is the first
-/// block, `HMAC(prk, info ‖ 0x01)` (RFC 5869 §2.3). Infallible, unlike `Hkdf::expand`.
-pub(crate) fn hkdf_expand_32(prk: &[u8; 32], info: &[u8]) -> Zeroizing<[u8; 32]> {
-    use hmac::Mac as _;
-    let mut mac = hmac_sha256(prk);
-    mac.update(info);
-    mac.update(&[1]);
+/// HKDF-SHA256-Expand(prk, info, 32) (RFC 5869 §2.3) with the `hkdf` crate. `from_prk` refuses
+/// only a PRK shorter than 32 bytes and `expand` only an output over 8160 bytes, so with these
+/// fixed sizes `None` cannot happen; callers still fail closed on it (no fallback key).
+pub(crate) fn hkdf_expand_32(prk: &[u8; 32], info: &[u8]) -> Option<Zeroizing<[u8; 32]>> {
+    let hk = hkdf::Hkdf::<sha2::Sha256>::from_prk(prk).ok()?;
     let mut out = Zeroizing::new([0u8; 32]);
-    out.copy_from_slice(&mac.finalize().into_bytes());
-    out
+    hk.expand(info, out.as_mut()).ok()?;
+    Some(out)
 }
 
 use core::convert::Infallible;
@@ -194,19 +192,13 @@ mod tests {
     use hmac::Mac as _;
 
     #[test]
-    fn fixed_size_helpers_match_the_generic_ones() {
-        let prk = [7u8; 32];
-        let mut want = [0u8; 32];
-        hkdf::Hkdf::<sha2::Sha256>::from_prk(&prk)
-            .unwrap()
-            .expand(b"some info", &mut want)
-            .unwrap();
-        assert_eq!(*hkdf_expand_32(&prk, b"some info"), want);
-
-        let mut a = hmac_sha256(&prk);
-        let mut b = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(&prk).unwrap();
+    fn hmac_with_a_padded_32_byte_key_matches_new_from_slice() {
+        let key = [7u8; 32];
+        let mut a = hmac_sha256(&key);
+        let mut b = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(&key).unwrap();
         a.update(b"msg");
         b.update(b"msg");
         assert_eq!(a.finalize().into_bytes(), b.finalize().into_bytes());
+        assert!(hkdf_expand_32(&key, b"some info").is_some());
     }
 }
