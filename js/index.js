@@ -142,10 +142,12 @@ export function takeAccessToken(name = "at") {
   const loc = globalThis.location;
   if (!loc || typeof loc.hash !== "string") throw new H5AccessError("AT_MISSING");
   const prefix = name + "=";
+  /** Whether `part` is the parameter `name` itself (not one that merely contains "at="). */
+  const isToken = (part) => part === name || part.startsWith(prefix);
   let token = null;
   const rest = [];
   for (const part of loc.hash.replace(/^#/, "").split("&")) {
-    if (part.startsWith(prefix)) {
+    if (isToken(part)) {
       if (token === null) {
         try {
           token = decodeURIComponent(part.slice(prefix.length));
@@ -158,7 +160,7 @@ export function takeAccessToken(name = "at") {
     }
   }
   const search = String(loc.search || "");
-  const query = search.slice(1).split("&").filter((p) => p !== "" && !p.startsWith(prefix));
+  const query = search.slice(1).split("&").filter((p) => p !== "" && !isToken(p));
   const inQuery = query.length !== search.slice(1).split("&").filter((p) => p !== "").length;
   if (token === null && !inQuery) throw new H5AccessError("AT_MISSING");
   const hash = rest.length ? "#" + rest.join("&") : "";
@@ -172,10 +174,11 @@ export function takeAccessToken(name = "at") {
   } catch {
     // e.g. a sandboxed document: fall through.
   }
-  if (token !== null && (!replaced || loc.hash.indexOf(prefix) !== -1)) {
-    // A hash-only location.replace does not reload and replaces the current entry (the query
-    // cannot be changed without a reload: it is left as it is).
-    loc.replace(loc.pathname + search + hash);
+  if (token !== null && (!replaced || String(loc.hash || "").slice(1).split("&").some(isToken))) {
+    // A hash-only location.replace does not reload and replaces the current entry. It keeps the
+    // query the location has now (sanitised by replaceState when that worked): changing the
+    // query would reload the page mid-exchange, and never puts back an `at` removed from it.
+    loc.replace(loc.pathname + String(loc.search || "") + hash);
   }
   if (!token) throw new H5AccessError("AT_MISSING");
   return token;
