@@ -17,9 +17,12 @@ export interface H5ClientOptions {
    */
   gateway: string;
   /**
-   * The gateway's key configuration, pinned: the `application/ohttp-keys` bytes of
-   * `GET {gateway}/v1/keys` (RFC 9458 §3.2), as bytes or standard/URL-safe base64.
-   * Omitted: fetched from the gateway once by `create`, and cached by the client.
+   * The gateway's initial key configuration: the `application/ohttp-keys` bytes of
+   * `GET {gateway}/v1/keys` (RFC 9458 §3.2), as bytes or standard/URL-safe base64; `create`
+   * then makes no request. Omitted: fetched from the gateway once by `create`, and cached by
+   * the client. Either way, on the RFC 9458 §5.3 stale-key signal (422 `ohttp-key` problem) the
+   * client fetches `GET {gateway}/v1/keys` once, replaces the configuration it holds (this one
+   * included) and retries once; a second signal is KEY_CONFIG.
    */
   keyConfig?: Uint8Array | string;
   /** Timeout of each HTTP request in milliseconds, body included: over 0, at most 120000. Default 10000. */
@@ -38,7 +41,7 @@ export interface ExchangeOptions {
 export declare class H5Client {
   private constructor();
   /**
-   * Creates a client of `options.gateway`, loading the wasm first. Without a pinned
+   * Creates a client of `options.gateway`, loading the wasm first. Without a
    * `keyConfig` it fetches `GET {gateway}/v1/keys` now. Rejects with H5AccessError
    * (INVALID_ARGUMENT, KEY_CONFIG, NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE,
    * UNSUPPORTED_BROWSER, LOAD_FAILED).

@@ -346,7 +346,8 @@ export class H5Client {
   }
 
   /**
-   * Creates a client of `options.gateway`. Without a pinned `keyConfig` it fetches
+   * Creates a client of `options.gateway`. Without a `keyConfig` (the initial key
+   * configuration; replaced like a fetched one on a stale-key signal, see #post) it fetches
    * `GET {gateway}/v1/keys` now. Rejects with H5AccessError (INVALID_ARGUMENT, KEY_CONFIG,
    * NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE, UNSUPPORTED_BROWSER, LOAD_FAILED).
    */
