@@ -51,7 +51,9 @@ export declare class H5Client {
    * Exchanges the access token (AT) for a session on `options.product`. Never retried except
    * once after a stale-key signal. Rejects with H5AccessError (AT_MISSING, AT_EXPIRED, AT_USED,
    * AT_REJECTED, REPLAYED, CLOCK_SKEW, NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE,
-   * DECRYPT_FAILED, KEY_CONFIG, GATEWAY_ERROR, INVALID_ARGUMENT).
+   * DECRYPT_FAILED, KEY_CONFIG, GATEWAY_ERROR, INVALID_ARGUMENT,
+   * UNSUPPORTED_BROWSER). AT_REJECTED without gatewayCode, before any request: an AT that is
+   * not 1..2048 printable ASCII characters. UNSUPPORTED_BROWSER: crypto.getRandomValues failed.
    */
   exchange(accessToken: string, options: ExchangeOptions): Promise<H5Session>;
 }
@@ -70,7 +72,7 @@ export declare class H5Session {
    * session; resolves to the service's decrypted JSON answer. Rejects with H5AccessError
    * (SESSION_CLOSED, VT_EXPIRED, VT_REJECTED, REPLAYED, CLOCK_SKEW, SERVICE_ERROR, RATE_LIMITED,
    * NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE, DECRYPT_FAILED, KEY_CONFIG, GATEWAY_ERROR,
-   * INVALID_ARGUMENT).
+   * INVALID_ARGUMENT, UNSUPPORTED_BROWSER).
    */
   call(service: string, body?: JsonValue): Promise<JsonValue>;
   /**

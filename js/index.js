@@ -416,7 +416,9 @@ export class H5Client {
    * gateway key, posts it to `/v1/exchange` and opens the answer. Never retried except once
    * after a stale-key signal. Rejects with H5AccessError (AT_MISSING, AT_EXPIRED, AT_USED,
    * AT_REJECTED, REPLAYED, CLOCK_SKEW, NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE,
-   * DECRYPT_FAILED, KEY_CONFIG, GATEWAY_ERROR, INVALID_ARGUMENT).
+   * DECRYPT_FAILED, KEY_CONFIG, GATEWAY_ERROR, INVALID_ARGUMENT,
+   * UNSUPPORTED_BROWSER). AT_REJECTED without gatewayCode, before any request: an AT that is
+   * not 1..2048 printable ASCII characters. UNSUPPORTED_BROWSER: crypto.getRandomValues failed.
    */
   async exchange(accessToken, options) {
     if (typeof accessToken !== "string" || accessToken === "") throw new H5AccessError("AT_MISSING");
@@ -475,7 +477,7 @@ export class H5Session {
    * to this session; resolves to the service's decrypted JSON answer. Rejects with H5AccessError
    * (SESSION_CLOSED, VT_EXPIRED, VT_REJECTED, REPLAYED, CLOCK_SKEW, SERVICE_ERROR, RATE_LIMITED,
    * NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE, DECRYPT_FAILED, KEY_CONFIG, GATEWAY_ERROR,
-   * INVALID_ARGUMENT).
+   * INVALID_ARGUMENT, UNSUPPORTED_BROWSER).
    */
   async call(service, body) {
     if (this.#inner === null) throw new H5AccessError("SESSION_CLOSED");

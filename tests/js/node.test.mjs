@@ -264,3 +264,33 @@ test("problem fields are own properties only: a polluted Object.prototype is not
     delete Object.prototype.code;
   }
 });
+
+test("an AT that is not 1..2048 printable ASCII is AT_REJECTED locally: no gatewayCode, no request", async () => {
+  const client = await create({ keyConfig: KEYS });
+  const seen = script();
+  for (const at of ["AT.\n", "AT. x", "AT.é", "A".repeat(2049)]) {
+    const e = await rejects(client.exchange(at, { product: "wealth-01" }), "AT_REJECTED");
+    assert.equal(e.gatewayCode, undefined);
+    assert.equal(e.status, undefined);
+  }
+  assert.equal(seen.length, 0);
+});
+
+test("exchange: a failing CSPRNG is UNSUPPORTED_BROWSER, nothing sent", async () => {
+  const client = await create({ keyConfig: KEYS });
+  const seen = script();
+  Object.defineProperty(globalThis.crypto, "getRandomValues", {
+    configurable: true,
+    writable: true,
+    value: () => {
+      throw new Error("no entropy");
+    },
+  });
+  try {
+    await rejects(client.exchange("AT.x", { product: "wealth-01" }), "UNSUPPORTED_BROWSER");
+  } finally {
+    delete globalThis.crypto.getRandomValues;
+  }
+  assert.equal(typeof globalThis.crypto.getRandomValues, "function");
+  assert.equal(seen.length, 0);
+});
