@@ -73,6 +73,10 @@ export declare class H5Session {
    * (SESSION_CLOSED, VT_EXPIRED, VT_REJECTED, REPLAYED, CLOCK_SKEW, SERVICE_ERROR, RATE_LIMITED,
    * NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE, DECRYPT_FAILED, KEY_CONFIG, GATEWAY_ERROR,
    * INVALID_ARGUMENT, UNSUPPORTED_BROWSER).
+   * Size: bodies (as JSON text) up to 512 KiB are sealed, larger ones are INVALID_ARGUMENT; but
+   * the reference gateway refuses requests over 64 KiB, so with it the limit is ≈ 64 KiB (less
+   * the session token and framing) and a larger body rejects with HTTP_STATUS, status 413,
+   * gatewayCode "TOO_LARGE".
    */
   call(service: string, body?: JsonValue): Promise<JsonValue>;
   /**

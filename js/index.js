@@ -477,7 +477,8 @@ export class H5Session {
    * to this session; resolves to the service's decrypted JSON answer. Rejects with H5AccessError
    * (SESSION_CLOSED, VT_EXPIRED, VT_REJECTED, REPLAYED, CLOCK_SKEW, SERVICE_ERROR, RATE_LIMITED,
    * NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE, DECRYPT_FAILED, KEY_CONFIG, GATEWAY_ERROR,
-   * INVALID_ARGUMENT, UNSUPPORTED_BROWSER).
+   * INVALID_ARGUMENT, UNSUPPORTED_BROWSER). Bodies up to 512 KiB are sealed; the reference
+   * gateway refuses requests over 64 KiB (HTTP_STATUS 413, gatewayCode TOO_LARGE).
    */
   async call(service, body) {
     if (this.#inner === null) throw new H5AccessError("SESSION_CLOSED");

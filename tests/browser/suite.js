@@ -223,6 +223,20 @@ const tests = {
     eq(e.gatewayCode, "SERVICE_UNKNOWN", "gatewayCode");
   },
 
+  async call_body_over_the_gateways_64_kib_is_http_status_413() {
+    // The SDK seals call bodies up to 512 KiB (the protocol's maximum), but the reference
+    // gateway (and the mock) refuse any request over 64 KiB: README "session.call", index.d.ts.
+    const session = await (await create()).exchange(await mint(["wealth-01"]), { product: "wealth-01" });
+    const small = "x".repeat(60000);
+    eq(await session.call("echo", small), small, "a 60,000-character body passes");
+    const e = await rejects(session.call("echo", "x".repeat(70000)), "HTTP_STATUS");
+    eq(e.status, 413, "status");
+    eq(e.gatewayCode, "TOO_LARGE", "gatewayCode");
+    await rejects(session.call("echo", "x".repeat(524289)), "INVALID_ARGUMENT");
+    eq(await session.call("echo", { ok: true }).then((a) => a.ok), true, "the session still works");
+    session.close();
+  },
+
   async bad_arguments_are_invalid_argument() {
     await rejects(H5.H5Client.create(undefined), "INVALID_ARGUMENT");
     await rejects(H5.H5Client.create(null), "INVALID_ARGUMENT");
