@@ -124,7 +124,19 @@ export declare class H5AccessError extends Error {
   readonly status: number | undefined;
   /** The gateway's own code (e.g. "PRODUCT_NOT_ALLOWED", "VT_NOT_BOUND"), when it gave one. */
   readonly gatewayCode: string | undefined;
+  /**
+   * For INVALID_ARGUMENT: which argument was refused (a fixed name, never its value); undefined
+   * for every other code.
+   */
+  readonly argument: H5AccessErrorArgument | undefined;
 }
+
+/**
+ * What `H5AccessError.argument` names for INVALID_ARGUMENT: the `create` options object or one of
+ * its fields, `exchange`'s `product`, `call`'s `service` or `body` (not JSON-serialisable, or over
+ * 512 KiB as JSON text).
+ */
+export type H5AccessErrorArgument = "options" | "gateway" | "timeoutMs" | "keyConfig" | "product" | "service" | "body";
 
 /**
  * Reads the access token from `location.hash` (`#at=<token>`; other `&`-separated parameters

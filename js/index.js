@@ -35,17 +35,28 @@ const MESSAGES = {
 /** A gateway's own code is passed on only if it looks like one, so no gateway text reaches the page. */
 const gatewayCodeOf = (c) => (typeof c === "string" && /^[A-Z0-9_]{1,64}$/.test(c) ? c : undefined);
 
+/** The names an INVALID_ARGUMENT error's `argument` may take: fixed names, never a value. */
+const ARGUMENTS = ["options", "gateway", "timeoutMs", "keyConfig", "product", "service", "body"];
+
 /** Every error of the SDK. `code` is stable; `message` never holds a token or secret. */
 export class H5AccessError extends Error {
-  constructor(code, status, gatewayCode) {
+  constructor(code, status, gatewayCode, argument) {
     const known = Object.prototype.hasOwnProperty.call(MESSAGES, code);
     super(MESSAGES[known ? code : "BAD_RESPONSE"]);
     this.name = "H5AccessError";
     this.code = known ? code : "BAD_RESPONSE";
     this.status = typeof status === "number" && status > 0 ? status : undefined;
     this.gatewayCode = gatewayCodeOf(gatewayCode);
+    /** For INVALID_ARGUMENT: which argument (one of ARGUMENTS), when known. */
+    this.argument = this.code === "INVALID_ARGUMENT" && ARGUMENTS.includes(argument) ? argument : undefined;
   }
 }
+
+/** An INVALID_ARGUMENT error naming `argument`. */
+const invalid = (argument) => new H5AccessError("INVALID_ARGUMENT", 0, undefined, argument);
+/** `e`, or, for an INVALID_ARGUMENT naming no argument (the wasm's), the same naming `argument`. */
+const naming = (e, argument) =>
+  e instanceof H5AccessError && e.code === "INVALID_ARGUMENT" && e.argument === undefined ? invalid(argument) : e;
 
 /**
  * Runs a wasm core function. The core throws a string: an error code, or a code, a space and the
@@ -198,6 +209,8 @@ const media = (channel, dir) => "application/vnd.h5-access." + channel + "-" + d
  * src/protocol/encapsulation.rs). Key configuration lists are held to it too.
  */
 const MAX_ANSWER = 526400;
+/** Longest call body sealed, bytes of UTF-8 JSON: 512 KiB (MAX_BODY_LEN, src/protocol/messages.rs). */
+const MAX_BODY = 524288;
 /** Longest error (problem+json) body read, bytes. */
 const MAX_PROBLEM = 16384;
 
@@ -354,11 +367,12 @@ export class H5Client {
   static async create(options) {
     const ok = options !== null && typeof options === "object";
     await init(ok ? options.wasm : undefined);
-    if (!ok) throw new H5AccessError("INVALID_ARGUMENT");
+    if (!ok) throw invalid("options");
     const { gateway, timeoutMs = DEFAULT_TIMEOUT_MS, keyConfig } = options;
     const base = gatewayBase(gateway);
-    if (base === null || typeof timeoutMs !== "number" || !(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
-      throw new H5AccessError("INVALID_ARGUMENT");
+    if (base === null) throw invalid("gateway");
+    if (typeof timeoutMs !== "number" || !(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
+      throw invalid("timeoutMs");
     }
     let keys;
     if (typeof keyConfig === "string") {
@@ -367,7 +381,7 @@ export class H5Client {
     } else if (keyConfig instanceof Uint8Array) {
       keys = keyConfig.slice();
     } else if (keyConfig !== undefined) {
-      throw new H5AccessError("INVALID_ARGUMENT");
+      throw invalid("keyConfig");
     }
     const client = new H5Client(PRIVATE, base, Math.ceil(timeoutMs), keys);
     if (keys === undefined) await client.#fetchKeys();
@@ -423,10 +437,16 @@ export class H5Client {
   async exchange(accessToken, options) {
     if (typeof accessToken !== "string" || accessToken === "") throw new H5AccessError("AT_MISSING");
     const product = options !== null && typeof options === "object" ? options.product : undefined;
-    if (typeof product !== "string") throw new H5AccessError("INVALID_ARGUMENT");
-    const [pending, body] = await this.#post("exchange", (keys) =>
-      sealExchange(keys, accessToken, product, Date.now() / 1000),
-    );
+    if (typeof product !== "string") throw invalid("product");
+    let pending, body;
+    try {
+      [pending, body] = await this.#post("exchange", (keys) =>
+        sealExchange(keys, accessToken, product, Date.now() / 1000),
+      );
+    } catch (e) {
+      // The core refuses a bad product name with a bare INVALID_ARGUMENT.
+      throw naming(e, "product");
+    }
     const inner = core("BAD_RESPONSE", () => pending.openExchange(body));
     let page;
     try {
@@ -488,9 +508,8 @@ export class H5Session {
     } catch {
       // A BigInt or a cycle: refused below.
     }
-    if (typeof service !== "string" || typeof text !== "string") {
-      throw new H5AccessError("INVALID_ARGUMENT");
-    }
+    if (typeof service !== "string") throw invalid("service");
+    if (typeof text !== "string") throw invalid("body");
     let pending, answer;
     try {
       [pending, answer] = await this.#post("call", (keys) => {
@@ -499,7 +518,9 @@ export class H5Session {
       });
     } catch (e) {
       // Closed meanwhile: that is the answer, whatever the gateway or the network did.
-      throw this.#inner === null ? new H5AccessError("SESSION_CLOSED") : e;
+      if (this.#inner === null) throw new H5AccessError("SESSION_CLOSED");
+      // The core refuses a bad service name or a body over 512 KiB with a bare INVALID_ARGUMENT.
+      throw naming(e, new TextEncoder().encode(text).length > MAX_BODY ? "body" : "service");
     }
     if (this.#inner === null) {
       pending.free();
