@@ -17,9 +17,12 @@ export interface H5ClientOptions {
    */
   gateway: string;
   /**
-   * The gateway's key configuration, pinned: the `application/ohttp-keys` bytes of
-   * `GET {gateway}/v1/keys` (RFC 9458 §3.2), as bytes or standard/URL-safe base64.
-   * Omitted: fetched from the gateway once by `create`, and cached by the client.
+   * The gateway's initial key configuration: the `application/ohttp-keys` bytes of
+   * `GET {gateway}/v1/keys` (RFC 9458 §3.2), as bytes or standard/URL-safe base64; `create`
+   * then makes no request. Omitted: fetched from the gateway once by `create`, and cached by
+   * the client. Either way, on the RFC 9458 §5.3 stale-key signal (422 `ohttp-key` problem) the
+   * client fetches `GET {gateway}/v1/keys` once, replaces the configuration it holds (this one
+   * included) and retries once; a second signal is KEY_CONFIG.
    */
   keyConfig?: Uint8Array | string;
   /** Timeout of each HTTP request in milliseconds, body included: over 0, at most 120000. Default 10000. */
@@ -38,7 +41,7 @@ export interface ExchangeOptions {
 export declare class H5Client {
   private constructor();
   /**
-   * Creates a client of `options.gateway`, loading the wasm first. Without a pinned
+   * Creates a client of `options.gateway`, loading the wasm first. Without a
    * `keyConfig` it fetches `GET {gateway}/v1/keys` now. Rejects with H5AccessError
    * (INVALID_ARGUMENT, KEY_CONFIG, NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE,
    * UNSUPPORTED_BROWSER, LOAD_FAILED).
@@ -48,7 +51,9 @@ export declare class H5Client {
    * Exchanges the access token (AT) for a session on `options.product`. Never retried except
    * once after a stale-key signal. Rejects with H5AccessError (AT_MISSING, AT_EXPIRED, AT_USED,
    * AT_REJECTED, REPLAYED, CLOCK_SKEW, NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE,
-   * DECRYPT_FAILED, KEY_CONFIG, GATEWAY_ERROR, INVALID_ARGUMENT).
+   * DECRYPT_FAILED, KEY_CONFIG, GATEWAY_ERROR, INVALID_ARGUMENT,
+   * UNSUPPORTED_BROWSER). AT_REJECTED without gatewayCode, before any request: an AT that is
+   * not 1..2048 printable ASCII characters. UNSUPPORTED_BROWSER: crypto.getRandomValues failed.
    */
   exchange(accessToken: string, options: ExchangeOptions): Promise<H5Session>;
 }
@@ -67,7 +72,11 @@ export declare class H5Session {
    * session; resolves to the service's decrypted JSON answer. Rejects with H5AccessError
    * (SESSION_CLOSED, VT_EXPIRED, VT_REJECTED, REPLAYED, CLOCK_SKEW, SERVICE_ERROR, RATE_LIMITED,
    * NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE, DECRYPT_FAILED, KEY_CONFIG, GATEWAY_ERROR,
-   * INVALID_ARGUMENT).
+   * INVALID_ARGUMENT, UNSUPPORTED_BROWSER).
+   * Size: bodies (as JSON text) up to 512 KiB are sealed, larger ones are INVALID_ARGUMENT; but
+   * the reference gateway refuses requests over 64 KiB, so with it the limit is ≈ 64 KiB (less
+   * the session token and framing) and a larger body rejects with HTTP_STATUS, status 413,
+   * gatewayCode "TOO_LARGE".
    */
   call(service: string, body?: JsonValue): Promise<JsonValue>;
   /**
@@ -115,7 +124,19 @@ export declare class H5AccessError extends Error {
   readonly status: number | undefined;
   /** The gateway's own code (e.g. "PRODUCT_NOT_ALLOWED", "VT_NOT_BOUND"), when it gave one. */
   readonly gatewayCode: string | undefined;
+  /**
+   * For INVALID_ARGUMENT: which argument was refused (a fixed name, never its value); undefined
+   * for every other code.
+   */
+  readonly argument: H5AccessErrorArgument | undefined;
 }
+
+/**
+ * What `H5AccessError.argument` names for INVALID_ARGUMENT: the `create` options object or one of
+ * its fields, `exchange`'s `product`, `call`'s `service` or `body` (not JSON-serialisable, or over
+ * 512 KiB as JSON text).
+ */
+export type H5AccessErrorArgument = "options" | "gateway" | "timeoutMs" | "keyConfig" | "product" | "service" | "body";
 
 /**
  * Reads the access token from `location.hash` (`#at=<token>`; other `&`-separated parameters

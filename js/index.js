@@ -35,17 +35,28 @@ const MESSAGES = {
 /** A gateway's own code is passed on only if it looks like one, so no gateway text reaches the page. */
 const gatewayCodeOf = (c) => (typeof c === "string" && /^[A-Z0-9_]{1,64}$/.test(c) ? c : undefined);
 
+/** The names an INVALID_ARGUMENT error's `argument` may take: fixed names, never a value. */
+const ARGUMENTS = ["options", "gateway", "timeoutMs", "keyConfig", "product", "service", "body"];
+
 /** Every error of the SDK. `code` is stable; `message` never holds a token or secret. */
 export class H5AccessError extends Error {
-  constructor(code, status, gatewayCode) {
+  constructor(code, status, gatewayCode, argument) {
     const known = Object.prototype.hasOwnProperty.call(MESSAGES, code);
     super(MESSAGES[known ? code : "BAD_RESPONSE"]);
     this.name = "H5AccessError";
     this.code = known ? code : "BAD_RESPONSE";
     this.status = typeof status === "number" && status > 0 ? status : undefined;
     this.gatewayCode = gatewayCodeOf(gatewayCode);
+    /** For INVALID_ARGUMENT: which argument (one of ARGUMENTS), when known. */
+    this.argument = this.code === "INVALID_ARGUMENT" && ARGUMENTS.includes(argument) ? argument : undefined;
   }
 }
+
+/** An INVALID_ARGUMENT error naming `argument`. */
+const invalid = (argument) => new H5AccessError("INVALID_ARGUMENT", 0, undefined, argument);
+/** `e`, or, for an INVALID_ARGUMENT naming no argument (the wasm's), the same naming `argument`. */
+const naming = (e, argument) =>
+  e instanceof H5AccessError && e.code === "INVALID_ARGUMENT" && e.argument === undefined ? invalid(argument) : e;
 
 /**
  * Runs a wasm core function. The core throws a string: an error code, or a code, a space and the
@@ -142,10 +153,12 @@ export function takeAccessToken(name = "at") {
   const loc = globalThis.location;
   if (!loc || typeof loc.hash !== "string") throw new H5AccessError("AT_MISSING");
   const prefix = name + "=";
+  /** Whether `part` is the parameter `name` itself (not one that merely contains "at="). */
+  const isToken = (part) => part === name || part.startsWith(prefix);
   let token = null;
   const rest = [];
   for (const part of loc.hash.replace(/^#/, "").split("&")) {
-    if (part.startsWith(prefix)) {
+    if (isToken(part)) {
       if (token === null) {
         try {
           token = decodeURIComponent(part.slice(prefix.length));
@@ -158,7 +171,7 @@ export function takeAccessToken(name = "at") {
     }
   }
   const search = String(loc.search || "");
-  const query = search.slice(1).split("&").filter((p) => p !== "" && !p.startsWith(prefix));
+  const query = search.slice(1).split("&").filter((p) => p !== "" && !isToken(p));
   const inQuery = query.length !== search.slice(1).split("&").filter((p) => p !== "").length;
   if (token === null && !inQuery) throw new H5AccessError("AT_MISSING");
   const hash = rest.length ? "#" + rest.join("&") : "";
@@ -172,10 +185,11 @@ export function takeAccessToken(name = "at") {
   } catch {
     // e.g. a sandboxed document: fall through.
   }
-  if (token !== null && (!replaced || loc.hash.indexOf(prefix) !== -1)) {
-    // A hash-only location.replace does not reload and replaces the current entry (the query
-    // cannot be changed without a reload: it is left as it is).
-    loc.replace(loc.pathname + search + hash);
+  if (token !== null && (!replaced || String(loc.hash || "").slice(1).split("&").some(isToken))) {
+    // A hash-only location.replace does not reload and replaces the current entry. It keeps the
+    // query the location has now (sanitised by replaceState when that worked): changing the
+    // query would reload the page mid-exchange, and never puts back an `at` removed from it.
+    loc.replace(loc.pathname + String(loc.search || "") + hash);
   }
   if (!token) throw new H5AccessError("AT_MISSING");
   return token;
@@ -195,6 +209,8 @@ const media = (channel, dir) => "application/vnd.h5-access." + channel + "-" + d
  * src/protocol/encapsulation.rs). Key configuration lists are held to it too.
  */
 const MAX_ANSWER = 526400;
+/** Longest call body sealed, bytes of UTF-8 JSON: 512 KiB (MAX_BODY_LEN, src/protocol/messages.rs). */
+const MAX_BODY = 524288;
 /** Longest error (problem+json) body read, bytes. */
 const MAX_PROBLEM = 16384;
 
@@ -343,18 +359,20 @@ export class H5Client {
   }
 
   /**
-   * Creates a client of `options.gateway`. Without a pinned `keyConfig` it fetches
+   * Creates a client of `options.gateway`. Without a `keyConfig` (the initial key
+   * configuration; replaced like a fetched one on a stale-key signal, see #post) it fetches
    * `GET {gateway}/v1/keys` now. Rejects with H5AccessError (INVALID_ARGUMENT, KEY_CONFIG,
    * NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE, UNSUPPORTED_BROWSER, LOAD_FAILED).
    */
   static async create(options) {
     const ok = options !== null && typeof options === "object";
     await init(ok ? options.wasm : undefined);
-    if (!ok) throw new H5AccessError("INVALID_ARGUMENT");
+    if (!ok) throw invalid("options");
     const { gateway, timeoutMs = DEFAULT_TIMEOUT_MS, keyConfig } = options;
     const base = gatewayBase(gateway);
-    if (base === null || typeof timeoutMs !== "number" || !(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
-      throw new H5AccessError("INVALID_ARGUMENT");
+    if (base === null) throw invalid("gateway");
+    if (typeof timeoutMs !== "number" || !(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
+      throw invalid("timeoutMs");
     }
     let keys;
     if (typeof keyConfig === "string") {
@@ -363,7 +381,7 @@ export class H5Client {
     } else if (keyConfig instanceof Uint8Array) {
       keys = keyConfig.slice();
     } else if (keyConfig !== undefined) {
-      throw new H5AccessError("INVALID_ARGUMENT");
+      throw invalid("keyConfig");
     }
     const client = new H5Client(PRIVATE, base, Math.ceil(timeoutMs), keys);
     if (keys === undefined) await client.#fetchKeys();
@@ -412,15 +430,23 @@ export class H5Client {
    * gateway key, posts it to `/v1/exchange` and opens the answer. Never retried except once
    * after a stale-key signal. Rejects with H5AccessError (AT_MISSING, AT_EXPIRED, AT_USED,
    * AT_REJECTED, REPLAYED, CLOCK_SKEW, NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE,
-   * DECRYPT_FAILED, KEY_CONFIG, GATEWAY_ERROR, INVALID_ARGUMENT).
+   * DECRYPT_FAILED, KEY_CONFIG, GATEWAY_ERROR, INVALID_ARGUMENT,
+   * UNSUPPORTED_BROWSER). AT_REJECTED without gatewayCode, before any request: an AT that is
+   * not 1..2048 printable ASCII characters. UNSUPPORTED_BROWSER: crypto.getRandomValues failed.
    */
   async exchange(accessToken, options) {
     if (typeof accessToken !== "string" || accessToken === "") throw new H5AccessError("AT_MISSING");
     const product = options !== null && typeof options === "object" ? options.product : undefined;
-    if (typeof product !== "string") throw new H5AccessError("INVALID_ARGUMENT");
-    const [pending, body] = await this.#post("exchange", (keys) =>
-      sealExchange(keys, accessToken, product, Date.now() / 1000),
-    );
+    if (typeof product !== "string") throw invalid("product");
+    let pending, body;
+    try {
+      [pending, body] = await this.#post("exchange", (keys) =>
+        sealExchange(keys, accessToken, product, Date.now() / 1000),
+      );
+    } catch (e) {
+      // The core refuses a bad product name with a bare INVALID_ARGUMENT.
+      throw naming(e, "product");
+    }
     const inner = core("BAD_RESPONSE", () => pending.openExchange(body));
     let page;
     try {
@@ -471,7 +497,8 @@ export class H5Session {
    * to this session; resolves to the service's decrypted JSON answer. Rejects with H5AccessError
    * (SESSION_CLOSED, VT_EXPIRED, VT_REJECTED, REPLAYED, CLOCK_SKEW, SERVICE_ERROR, RATE_LIMITED,
    * NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE, DECRYPT_FAILED, KEY_CONFIG, GATEWAY_ERROR,
-   * INVALID_ARGUMENT).
+   * INVALID_ARGUMENT, UNSUPPORTED_BROWSER). Bodies up to 512 KiB are sealed; the reference
+   * gateway refuses requests over 64 KiB (HTTP_STATUS 413, gatewayCode TOO_LARGE).
    */
   async call(service, body) {
     if (this.#inner === null) throw new H5AccessError("SESSION_CLOSED");
@@ -481,9 +508,8 @@ export class H5Session {
     } catch {
       // A BigInt or a cycle: refused below.
     }
-    if (typeof service !== "string" || typeof text !== "string") {
-      throw new H5AccessError("INVALID_ARGUMENT");
-    }
+    if (typeof service !== "string") throw invalid("service");
+    if (typeof text !== "string") throw invalid("body");
     let pending, answer;
     try {
       [pending, answer] = await this.#post("call", (keys) => {
@@ -492,7 +518,9 @@ export class H5Session {
       });
     } catch (e) {
       // Closed meanwhile: that is the answer, whatever the gateway or the network did.
-      throw this.#inner === null ? new H5AccessError("SESSION_CLOSED") : e;
+      if (this.#inner === null) throw new H5AccessError("SESSION_CLOSED");
+      // The core refuses a bad service name or a body over 512 KiB with a bare INVALID_ARGUMENT.
+      throw naming(e, new TextEncoder().encode(text).length > MAX_BODY ? "body" : "service");
     }
     if (this.#inner === null) {
       pending.free();

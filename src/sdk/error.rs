@@ -81,6 +81,7 @@ codes! {
 /// An SDK failure in the wasm: a code, and the gateway's own code for refusals. (HTTP statuses
 /// are JavaScript's business: `js/index.js`.)
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SdkError {
     /// The stable code.
     pub code: ErrorCode,

@@ -223,25 +223,42 @@ const tests = {
     eq(e.gatewayCode, "SERVICE_UNKNOWN", "gatewayCode");
   },
 
+  async call_body_over_the_gateways_64_kib_is_http_status_413() {
+    // The SDK seals call bodies up to 512 KiB (the protocol's maximum), but the reference
+    // gateway (and the mock) refuse any request over 64 KiB: README "session.call", index.d.ts.
+    const session = await (await create()).exchange(await mint(["wealth-01"]), { product: "wealth-01" });
+    const small = "x".repeat(60000);
+    eq(await session.call("echo", small), small, "a 60,000-character body passes");
+    const e = await rejects(session.call("echo", "x".repeat(70000)), "HTTP_STATUS");
+    eq(e.status, 413, "status");
+    eq(e.gatewayCode, "TOO_LARGE", "gatewayCode");
+    eq((await rejects(session.call("echo", "x".repeat(524289)), "INVALID_ARGUMENT")).argument, "body", "argument");
+    eq(await session.call("echo", { ok: true }).then((a) => a.ok), true, "the session still works");
+    session.close();
+  },
+
   async bad_arguments_are_invalid_argument() {
-    await rejects(H5.H5Client.create(undefined), "INVALID_ARGUMENT");
-    await rejects(H5.H5Client.create(null), "INVALID_ARGUMENT");
-    await rejects(create({ timeoutMs: -1 }), "INVALID_ARGUMENT");
-    await rejects(create({ timeoutMs: Number.NaN }), "INVALID_ARGUMENT");
-    await rejects(create({}, ""), "INVALID_ARGUMENT");
-    await rejects(create({ keyConfig: 42 }), "INVALID_ARGUMENT");
-    await rejects(create({ keyConfig: "!!" }), "KEY_CONFIG");
+    /** Rejects with INVALID_ARGUMENT naming `argument`. */
+    const invalid = async (p, argument) => eq((await rejects(p, "INVALID_ARGUMENT")).argument, argument, "argument");
+    await invalid(H5.H5Client.create(undefined), "options");
+    await invalid(H5.H5Client.create(null), "options");
+    await invalid(create({ timeoutMs: -1 }), "timeoutMs");
+    await invalid(create({ timeoutMs: Number.NaN }), "timeoutMs");
+    await invalid(create({}, ""), "gateway");
+    await invalid(create({ keyConfig: 42 }), "keyConfig");
+    eq((await rejects(create({ keyConfig: "!!" }), "KEY_CONFIG")).argument, undefined, "argument only for INVALID_ARGUMENT");
     await rejects(create({ keyConfig: new Uint8Array([0, 9, 1]) }), "KEY_CONFIG");
     const client = await create();
-    await rejects(client.exchange("AT.x", { product: "bad product!" }), "INVALID_ARGUMENT");
-    await rejects(client.exchange("AT.x", {}), "INVALID_ARGUMENT");
+    await invalid(client.exchange("AT.x", { product: "bad product!" }), "product");
+    await invalid(client.exchange("AT.x", {}), "product");
     await rejects(client.exchange("AT with spaces", { product: "wealth-01" }), "AT_REJECTED");
     const session = await client.exchange(await mint(["wealth-01"]), { product: "wealth-01" });
     // Values JSON.stringify cannot serialise: a BigInt, a function.
-    await rejects(session.call("quote", 1n), "INVALID_ARGUMENT");
-    await rejects(session.call("quote", () => 1), "INVALID_ARGUMENT");
-    await rejects(session.call(42, {}), "INVALID_ARGUMENT");
-    await rejects(session.call("bad service!", {}), "INVALID_ARGUMENT");
+    await invalid(session.call("quote", 1n), "body");
+    await invalid(session.call("quote", () => 1), "body");
+    await invalid(session.call(42, {}), "service");
+    await invalid(session.call("bad service!", {}), "service");
+    await invalid(session.call("echo", "x".repeat(524289)), "body");
     // None of these consumed the session.
     eq((await session.call("echo", [1])).length, 1, "echo after bad arguments");
   },

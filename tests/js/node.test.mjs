@@ -155,6 +155,7 @@ test("every code makes an H5AccessError with a fixed message; unknown codes are 
     assert.equal(e.code, c);
     assert.equal(e.status, undefined);
     assert.equal(e.gatewayCode, undefined);
+    assert.equal(e.argument, undefined);
     assert.ok(e.message.length > 0);
     messages.add(e.message);
   }
@@ -263,4 +264,57 @@ test("problem fields are own properties only: a polluted Object.prototype is not
     delete Object.prototype.type;
     delete Object.prototype.code;
   }
+});
+
+test("an AT that is not 1..2048 printable ASCII is AT_REJECTED locally: no gatewayCode, no request", async () => {
+  const client = await create({ keyConfig: KEYS });
+  const seen = script();
+  for (const at of ["AT.\n", "AT. x", "AT.é", "A".repeat(2049)]) {
+    const e = await rejects(client.exchange(at, { product: "wealth-01" }), "AT_REJECTED");
+    assert.equal(e.gatewayCode, undefined);
+    assert.equal(e.status, undefined);
+  }
+  assert.equal(seen.length, 0);
+});
+
+test("exchange: a failing CSPRNG is UNSUPPORTED_BROWSER, nothing sent", async () => {
+  const client = await create({ keyConfig: KEYS });
+  const seen = script();
+  Object.defineProperty(globalThis.crypto, "getRandomValues", {
+    configurable: true,
+    writable: true,
+    value: () => {
+      throw new Error("no entropy");
+    },
+  });
+  try {
+    await rejects(client.exchange("AT.x", { product: "wealth-01" }), "UNSUPPORTED_BROWSER");
+  } finally {
+    delete globalThis.crypto.getRandomValues;
+  }
+  assert.equal(typeof globalThis.crypto.getRandomValues, "function");
+  assert.equal(seen.length, 0);
+});
+
+test("INVALID_ARGUMENT names the argument (a fixed name, never a value); other codes do not", async () => {
+  script();
+  const invalid = async (p, argument) => {
+    const e = await rejects(p, "INVALID_ARGUMENT");
+    assert.equal(e.argument, argument);
+    assert.equal(e.message, "invalid argument");
+    assert.equal(e.status, undefined);
+    assert.equal(e.gatewayCode, undefined);
+  };
+  await invalid(H5.H5Client.create(null), "options");
+  await invalid(H5.H5Client.create({ gateway: "ftp://gw.test" }), "gateway");
+  await invalid(create({ keyConfig: KEYS, timeoutMs: 0 }), "timeoutMs");
+  await invalid(create({ keyConfig: null }), "keyConfig");
+  const client = await create({ keyConfig: KEYS });
+  await invalid(client.exchange("AT.x", {}), "product");
+  await invalid(client.exchange("AT.x", { product: "bad product!" }), "product");
+  await invalid(client.exchange("AT.x", { product: "p".repeat(65) }), "product");
+  assert.equal((await rejects(create({ keyConfig: "!!" }), "KEY_CONFIG")).argument, undefined);
+  // Only the known names are kept, and only for INVALID_ARGUMENT.
+  assert.equal(new H5.H5AccessError("INVALID_ARGUMENT", 0, undefined, "AT.secret").argument, undefined);
+  assert.equal(new H5.H5AccessError("KEY_CONFIG", 0, undefined, "keyConfig").argument, undefined);
 });

@@ -7,6 +7,7 @@ import {
   H5Session,
   init,
   takeAccessToken,
+  type H5AccessErrorArgument,
   type H5AccessErrorCode,
   type H5ClientOptions,
   type JsonObject,
@@ -31,6 +32,8 @@ export async function quickStart(keyConfig?: string): Promise<void> {
       const code: H5AccessErrorCode = e.code;
       const status: number | undefined = e.status;
       const detail: string | undefined = e.gatewayCode;
+      const argument: H5AccessErrorArgument | undefined = e.argument;
+      if (argument === "product") console.log("check the product name");
       switch (e.code) {
         case "AT_EXPIRED":
         case "AT_USED":
@@ -67,9 +70,11 @@ export async function mustNotCompile(client: H5Client, session: H5Session): Prom
   await session.call("quote", () => 1);
   // @ts-expect-error not an error code
   const c: H5AccessErrorCode = "OOPS";
+  // @ts-expect-error not an argument name
+  const a: H5AccessErrorArgument = "accessToken";
   // @ts-expect-error page is read-only
   session.page = {};
   // @ts-expect-error no public constructor
   new H5Client();
-  console.log(n, c);
+  console.log(n, c, a);
 }
