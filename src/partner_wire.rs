@@ -28,8 +28,6 @@ pub(crate) const TAG_LEN: usize = 16;
 pub(crate) const NONCE_MIN: usize = 16;
 /// Longest nonce.
 pub(crate) const NONCE_MAX: usize = 64;
-/// Longest partner id.
-pub(crate) const PARTNER_ID_MAX: usize = 64;
 
 /// `HKDF-Expand(HKDF-Extract(salt, secret), info, 32)` with the `hkdf` crate (§10). `None`
 /// cannot happen for a 32-byte output; callers fail closed on it (no fallback key).
@@ -44,13 +42,9 @@ fn mac(key: &[u8; 32]) -> Hmac<Sha256> {
     hmac_sha256(key)
 }
 
-/// `[A-Za-z0-9._-]`, 1..=64 bytes.
+/// `[A-Za-z0-9._-]`, 1..=64 bytes: the protocol's name rule.
 pub(crate) fn valid_partner_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= PARTNER_ID_MAX
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+    crate::protocol::messages::valid_name(id)
 }
 
 /// `[A-Za-z0-9_-]`, 16..=64 bytes.

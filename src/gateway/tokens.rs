@@ -15,6 +15,7 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::protocol::messages::MAX_TOKEN_LEN;
+use crate::protocol::reader::Reader;
 use crate::protocol::{SessionSecret, Token};
 
 /// Token format version.
@@ -145,12 +146,7 @@ impl core::fmt::Debug for IssuedClaims {
 }
 
 /// `[A-Za-z0-9._-]`, 1..=64 bytes (product, service and partner names).
-pub(crate) fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-}
+pub(crate) use crate::protocol::messages::valid_name;
 
 /// Printable ASCII (0x21..=0x7e), 1..=128 bytes.
 pub(crate) fn valid_subject(s: &str) -> bool {
@@ -162,29 +158,12 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-struct Rd<'a>(&'a [u8]);
-
-impl<'a> Rd<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.0.len() < n {
-            return None;
-        }
-        let (h, t) = self.0.split_at(n);
-        self.0 = t;
-        Some(h)
-    }
-    fn arr<const N: usize>(&mut self) -> Option<[u8; N]> {
-        self.take(N)?.try_into().ok()
-    }
-    fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_be_bytes(self.arr()?))
-    }
-    fn str(&mut self) -> Option<String> {
-        let len = usize::from(self.arr::<1>()?[0]);
-        core::str::from_utf8(self.take(len)?)
-            .ok()
-            .map(str::to_owned)
-    }
+/// A `len (1) ‖ UTF-8 bytes` string.
+fn read_str(r: &mut Reader<'_>) -> Option<String> {
+    let len = usize::from(r.u8().ok()?);
+    core::str::from_utf8(r.take(len).ok()?)
+        .ok()
+        .map(str::to_owned)
 }
 
 fn seal(key: &TicketKey, kind: u8, plaintext: &[u8]) -> Option<Token> {
@@ -263,18 +242,18 @@ impl AccessClaims {
     /// Opens an AT sealed under any of `keys`. `None` if it is not genuine.
     pub fn open(keys: &[TicketKey], token: &[u8]) -> Option<Self> {
         let pt = open(keys, KIND_AT, token)?;
-        let mut r = Rd(&pt);
-        let id = r.arr()?;
-        let iat = r.u64()?;
-        let exp = r.u64()?;
-        let partner = r.str()?;
-        let subject = r.str()?;
-        let n = usize::from(r.arr::<1>()?[0]);
+        let mut r = Reader::new(&pt);
+        let id = r.array().ok()?;
+        let iat = r.u64().ok()?;
+        let exp = r.u64().ok()?;
+        let partner = read_str(&mut r)?;
+        let subject = read_str(&mut r)?;
+        let n = usize::from(r.u8().ok()?);
         let mut products = Vec::with_capacity(n);
         for _ in 0..n {
-            products.push(r.str()?);
+            products.push(read_str(&mut r)?);
         }
-        if !r.0.is_empty() {
+        if !r.is_empty() {
             return None;
         }
         Some(Self {
@@ -310,15 +289,15 @@ impl IssuedClaims {
     /// Opens a VT sealed under any of `keys`. `None` if it is not genuine.
     pub fn open(keys: &[TicketKey], token: &[u8]) -> Option<Self> {
         let pt = open(keys, KIND_VT, token)?;
-        let mut r = Rd(&pt);
-        let id = r.arr()?;
-        let iat = r.u64()?;
-        let exp = r.u64()?;
-        let partner = r.str()?;
-        let subject = r.str()?;
-        let product = r.str()?;
-        let secret = Zeroizing::new(r.arr::<32>()?);
-        if !r.0.is_empty() {
+        let mut r = Reader::new(&pt);
+        let id = r.array().ok()?;
+        let iat = r.u64().ok()?;
+        let exp = r.u64().ok()?;
+        let partner = read_str(&mut r)?;
+        let subject = read_str(&mut r)?;
+        let product = read_str(&mut r)?;
+        let secret = Zeroizing::new(r.array::<32>().ok()?);
+        if !r.is_empty() {
             return None;
         }
         Some(Self {

@@ -132,15 +132,20 @@ impl Token {
     }
 }
 
-fn check_name(name: &str) -> Result<(), MessageError> {
-    if name.len() > MAX_NAME_LEN {
-        return Err(MessageError::TooLarge);
-    }
-    let ok = !name.is_empty()
+/// The name rule shared by products, services and partner ids: 1..=64 bytes of
+/// `[A-Za-z0-9._-]`.
+pub(crate) fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME_LEN
         && name
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
-    if ok {
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+}
+
+fn check_name(name: &str) -> Result<(), MessageError> {
+    if name.len() > MAX_NAME_LEN {
+        Err(MessageError::TooLarge)
+    } else if valid_name(name) {
         Ok(())
     } else {
         Err(MessageError::Malformed)

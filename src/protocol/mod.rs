@@ -13,7 +13,7 @@ pub mod encapsulation;
 pub mod error;
 pub mod key_config;
 pub mod messages;
-mod reader;
+pub(crate) mod reader;
 pub mod suite;
 
 pub use encapsulation::{
