@@ -1,4 +1,4 @@
-//! The same wasm-core cases as tests/sdk_node.rs, in headless Chromium
+//! The same client-core cases as tests/sdk_node.rs, in headless Chromium
 //! (`wasm-pack test --headless --chrome -- --test sdk_chrome`): the browser's
 //! `crypto.getRandomValues` behind getrandom, the browser's wasm engine and memory.
 #![cfg(target_arch = "wasm32")]
