@@ -233,6 +233,12 @@ async fn exchange(
 
 #[wasm_bindgen]
 impl H5Client {
+    /// `new H5Client()` throws a TypeError: use the async factory `H5Client.create`.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Result<H5Client, JsValue> {
+        Err(js_sys::TypeError::new("use H5Client.create").into())
+    }
+
     /// `H5Client.create(options)`: a client of `options.gateway` (README). Without a
     /// `keyConfig` it fetches `GET {gateway}/v1/keys` now. Rejects with H5AccessError
     /// (INVALID_ARGUMENT, KEY_CONFIG, NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE).
@@ -301,6 +307,12 @@ async fn call(
 
 #[wasm_bindgen]
 impl H5Session {
+    /// `new H5Session()` throws a TypeError: sessions come from `H5Client.exchange`.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Result<H5Session, JsValue> {
+        Err(js_sys::TypeError::new("use H5Client.exchange").into())
+    }
+
     /// The product page's rendering data, as `JSON.parse` gives it (the same object each time).
     #[wasm_bindgen(getter)]
     pub fn page(&self) -> JsValue {
