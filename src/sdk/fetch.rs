@@ -106,9 +106,7 @@ async fn read_body(
             let _ = reader.cancel();
             return Ok(None);
         }
-        let at = body.len();
-        body.resize(at + value.length() as usize, 0);
-        value.copy_to(&mut body[at..]);
+        body.append(&mut value.to_vec());
     }
 }
 

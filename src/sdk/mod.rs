@@ -68,11 +68,13 @@ fn to_js(e: ClientError) -> JsValue {
         &opt(e.argument.map(|a| a.as_str().into())),
     );
     ERROR_CLASS
-        .with(|c| {
+        .try_with(|c| {
             c.borrow()
                 .as_ref()
                 .and_then(|class| Reflect::construct(class, &args).ok())
         })
+        .ok()
+        .flatten()
         .unwrap_or_else(|| e.code.as_str().into())
 }
 
@@ -109,27 +111,28 @@ extern "C" {
 }
 
 /// Standard or URL-safe base64, padding optional, anything else refused (README `keyConfig`):
-/// the bytes, decoded by the browser's `atob`.
+/// the bytes, decoded by the browser's `atob`. (Bytes, not `str` slicing: no char-boundary
+/// panic path, whose message formatting would be linked into the wasm.)
 fn base64(text: &str) -> Option<Vec<u8>> {
-    let t: String = text
-        .trim_end_matches('=')
-        .chars()
-        .map(|c| match c {
-            '-' => '+',
-            '_' => '/',
-            c => c,
+    let mut t: Vec<u8> = text
+        .bytes()
+        .map(|b| match b {
+            b'-' => b'+',
+            b'_' => b'/',
+            b => b,
         })
         .collect();
-    if t.len() % 4 == 1
-        || !t
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+    while t.last() == Some(&b'=') {
+        t.pop();
+    }
+    if t.len() % 4 == 1 || !t.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/')
     {
         return None;
     }
-    let pad = (4 - t.len() % 4) % 4;
-    let padded = t + &"=="[..pad];
-    let binary = atob(&padded).ok()?;
+    while t.len() % 4 != 0 {
+        t.push(b'=');
+    }
+    let binary = atob(&String::from_utf8(t).ok()?).ok()?;
     binary.chars().map(|c| u8::try_from(c).ok()).collect()
 }
 
@@ -140,10 +143,14 @@ fn gateway_base(gateway: &JsValue) -> Option<String> {
     let url = web_sys::Url::new(&raw).ok()?;
     let scheme = url.protocol();
     let ok = (scheme == "https:" || scheme == "http:")
-        && !raw.contains(['?', '#'])
+        && !raw.bytes().any(|b| b == b'?' || b == b'#')
         && url.username().is_empty()
         && url.password().is_empty();
-    ok.then(|| url.href().trim_end_matches('/').to_owned())
+    let mut href = url.href();
+    while href.ends_with('/') {
+        href.pop();
+    }
+    ok.then_some(href)
 }
 
 /// `options[name]` (`undefined` when absent; getters may run).
