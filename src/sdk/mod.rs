@@ -78,11 +78,33 @@ fn to_js(e: ClientError) -> JsValue {
         .unwrap_or_else(|| e.code.as_str().into())
 }
 
-/// Runs `f` as a JavaScript promise: its value, or its error as an `H5AccessError`.
-fn promise(
-    f: impl core::future::Future<Output = Result<JsValue, ClientError>> + 'static,
-) -> Promise {
-    future_to_promise(async move { f.await.map_err(to_js) })
+/// One asynchronous operation of the public API.
+enum Op {
+    /// `H5Client.create(options)`.
+    Create(JsValue),
+    /// `client.exchange(accessToken, options)`.
+    Exchange(Rc<Client<Fetch>>, JsValue, JsValue),
+    /// `session.call(service, body)`.
+    Call(
+        Rc<Client<Fetch>>,
+        Rc<RefCell<Option<Session>>>,
+        JsValue,
+        JsValue,
+    ),
+}
+
+/// Runs `op` as a JavaScript promise: its value, or its error as an `H5AccessError`. One
+/// `future_to_promise` for every operation (each would be a state machine of its own in the
+/// wasm; docs/BENCHMARKS.md).
+fn promise(op: Op) -> Promise {
+    future_to_promise(async move {
+        match op {
+            Op::Create(options) => create(options).await,
+            Op::Exchange(client, at, options) => exchange(client, at, options).await,
+            Op::Call(client, session, service, body) => call(client, session, service, body).await,
+        }
+        .map_err(to_js)
+    })
 }
 
 /// Bytes of the wasm shadow stack [`scrub_stack`] overwrites: four times the deepest the SDK's
@@ -125,7 +147,10 @@ fn base64(text: &str) -> Option<Vec<u8>> {
     while t.last() == Some(&b'=') {
         t.pop();
     }
-    if t.len() % 4 == 1 || !t.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/')
+    if t.len() % 4 == 1
+        || !t
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/')
     {
         return None;
     }
@@ -251,7 +276,7 @@ impl H5Client {
     /// (INVALID_ARGUMENT, KEY_CONFIG, NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE).
     /// `js/index.js` loads the wasm first (UNSUPPORTED_BROWSER, LOAD_FAILED).
     pub fn create(options: JsValue) -> Promise {
-        promise(create(options))
+        promise(Op::Create(options))
     }
 
     /// `client.exchange(accessToken, { product })`: seals the AT to the gateway key, posts it
@@ -261,7 +286,7 @@ impl H5Client {
     /// BAD_RESPONSE, DECRYPT_FAILED, KEY_CONFIG, GATEWAY_ERROR, INVALID_ARGUMENT,
     /// UNSUPPORTED_BROWSER).
     pub fn exchange(&self, access_token: JsValue, options: JsValue) -> Promise {
-        promise(exchange(self.inner.clone(), access_token, options))
+        promise(Op::Exchange(self.inner.clone(), access_token, options))
     }
 }
 
@@ -345,7 +370,7 @@ impl H5Session {
     /// BAD_RESPONSE, DECRYPT_FAILED, KEY_CONFIG, GATEWAY_ERROR, INVALID_ARGUMENT,
     /// UNSUPPORTED_BROWSER).
     pub fn call(&self, service: JsValue, body: JsValue) -> Promise {
-        promise(call(
+        promise(Op::Call(
             self.client.clone(),
             self.session.clone(),
             service,
