@@ -154,7 +154,7 @@ fn base64(text: &str) -> Option<Vec<u8>> {
     {
         return None;
     }
-    while t.len() % 4 != 0 {
+    while !t.len().is_multiple_of(4) {
         t.push(b'=');
     }
     let binary = atob(&String::from_utf8(t).ok()?).ok()?;

@@ -522,7 +522,7 @@ fn a_refreshed_exchange_opens() {
             if self.inner.seen.borrow().len() == 2 {
                 self.inner.seen.borrow_mut().push(request.clone());
                 let (plain, ctx) =
-                    decapsulate_request(&[self.key.clone()], Channel::Exchange, &request.body)
+                    decapsulate_request(core::slice::from_ref(self.key), Channel::Exchange, &request.body)
                         .unwrap();
                 assert_eq!(ExchangeRequest::decode(&plain).unwrap().product, "wealth-01");
                 return Ok(answer(200, EX_RES, Some(&issued(&ctx, r#"{"t":1}"#))));
