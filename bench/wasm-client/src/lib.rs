@@ -4,8 +4,8 @@
 //! (RFC 9458 §4.4: Extract/Expand + ChaCha20-Poly1305 open).
 //!
 //! It calls the same `h5_access::protocol` functions the SDK calls, built as the SDK is (release
-//! profile, no `std`: h5-access brings the allocator and the panic handler); it is a separate
-//! crate so that the shipped package carries no benchmark code.
+//! profile; h5-access brings the talc allocator, and on wasm32 links std as the SDK does); it
+//! is a separate crate so that the shipped package carries no benchmark code.
 //! Inputs are fixed (a derived gateway key, a fixed ephemeral `ikm_e`, a fixed response nonce)
 //! so the same bytes can be given to hpke-js and both results checked against each other.
 
