@@ -34,7 +34,7 @@ pub use session::{
     first_config, random_request_id, seal_exchange, Pending, RequestId, Session, MAX_EXP,
 };
 
-use crate::protocol::{Channel, KeyConfig};
+use crate::protocol::KeyConfig;
 use alloc::vec::Vec;
 
 /// The I/O a [`Client`] is driven with.
@@ -175,14 +175,5 @@ pub async fn fetch_keys<T: Transport>(transport: &T) -> Result<KeyConfig, Client
     match read_answer(answer, KEYS_MEDIA_TYPE, &|b| transport.parse_problem(b))? {
         Answer::Body(bytes) => first_config(&bytes),
         Answer::StaleKey => Err(ErrorCode::KeyConfig.into()),
-    }
-}
-
-/// The channel an [`HttpRequest`] posts on, from its path (`None` for `GET /v1/keys`).
-pub fn channel_of(request: &HttpRequest) -> Option<Channel> {
-    match request.path {
-        "/v1/exchange" => Some(Channel::Exchange),
-        "/v1/call" => Some(Channel::Call),
-        _ => None,
     }
 }
