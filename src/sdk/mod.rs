@@ -111,7 +111,7 @@ fn promise(op: Op) -> Promise {
 /// crypto goes (an exchange and a call touch under 8 KiB of stack).
 pub const SCRUB_STACK_LEN: usize = 32 * 1024;
 
-/// Zeroizes (volatile writes, the `zeroize` crate) the [`SCRUB_STACK_LEN`] bytes of the wasm
+/// Zeroizes (volatile 8-byte writes, the `zeroize` crate) the [`SCRUB_STACK_LEN`] bytes of the wasm
 /// shadow stack below the caller's frame.
 ///
 /// Secrets moved by value (HPKE's KEM shared secret, key schedule and exporter secrets, the
@@ -121,7 +121,8 @@ pub const SCRUB_STACK_LEN: usize = 32 * 1024;
 /// linear memory.
 #[inline(never)]
 pub fn scrub_stack() {
-    let mut area = [0u8; SCRUB_STACK_LEN];
+    // Eight bytes per volatile store: 4,096 stores instead of 32,768 with `u8`s.
+    let mut area = [0u64; SCRUB_STACK_LEN / 8];
     area.zeroize();
 }
 
