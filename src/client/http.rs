@@ -161,12 +161,17 @@ impl core::fmt::Debug for Answer {
 /// Whether a `Content-Type` is `expected`: its type/subtype (parameters dropped, surrounding
 /// whitespace trimmed) compared case-insensitively.
 pub fn is_media_type(content_type: &str, expected: &str) -> bool {
-    content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .eq_ignore_ascii_case(expected)
+    // As bytes: HTTP whitespace (SP, HTAB) trimmed, everything from the first `;` dropped.
+    let bytes = content_type.as_bytes();
+    let end = bytes.iter().position(|b| *b == b';').unwrap_or(bytes.len());
+    let mut essence = bytes.get(..end).unwrap_or_default();
+    while let [b' ' | b'\t', rest @ ..] = essence {
+        essence = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = essence {
+        essence = rest;
+    }
+    essence.eq_ignore_ascii_case(expected.as_bytes())
 }
 
 /// Reads an answer to a request that accepts `expected`.

@@ -11,7 +11,7 @@ use core::pin::pin;
 use core::task::{Context, Poll, Waker};
 
 use h5_access::client::{
-    body_cap, first_config, read_answer, sanitize_code, seal_exchange, Answer, Argument, Client,
+    body_cap, first_config, is_media_type, read_answer, sanitize_code, seal_exchange, Answer, Argument, Client,
     ClientError, ErrorCode, HttpAnswer, HttpRequest, Method, Pending, Problem, Transport,
     MAX_ANSWER_LEN, MAX_EXP, MAX_PROBLEM_LEN, STALE_KEY_PROBLEM_TYPE,
 };
@@ -373,6 +373,12 @@ fn answers_are_read_by_status_media_type_and_problem() {
             .unwrap(),
         Answer::Body(Vec::new())
     );
+    // The media type's essence: SP and HTAB around it and any parameters ignored, case too.
+    assert!(is_media_type("\tApplication/Problem+JSON \t; charset=utf-8", PROBLEM));
+    assert!(is_media_type(PROBLEM, PROBLEM));
+    for other in ["", ";", "application/problem+jsonx", "application/problem", "x application/problem+json"] {
+        assert!(!is_media_type(other, PROBLEM), "{other:?}");
+    }
     // A 200 of another media type (a captive portal), or over the cap.
     for a in [
         answer(200, "text/html", Some(b"<html>")),
