@@ -76,12 +76,17 @@ async fn read_body(
     response: &web_sys::Response,
     cap: usize,
 ) -> Result<Option<Vec<u8>>, ClientError> {
+    // The declared length as JavaScript's `Number()` reads it (NaN, for a malformed one, is
+    // not over the cap: the streamed read below still is held to it). `Number::new` is
+    // deprecated for the wrapper object it makes; its `valueOf()` is the coercion wanted here
+    // (`Number::from` is an unchecked cast, not a conversion).
+    #[allow(deprecated)]
     let declared = response
         .headers()
         .get("content-length")
         .map_err(network)?
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > cap as u64) {
+        .map(|v| js_sys::Number::new(&JsValue::from_str(&v)).value_of());
+    if declared.is_some_and(|n| n > cap as f64) {
         return Ok(None);
     }
     let Some(stream) = response.body() else {
