@@ -1,7 +1,9 @@
 //! The partner API's wire details shared by the gateway (which verifies) and the partner helper
 //! (which signs and opens): request signing and the sealed-AT delivery (docs/PROTOCOL.md §10).
 //! Compiled with the `gateway` or `partner` feature (native only: it uses `std`'s strings and
-//! `base64`).
+//! `base64`). The gateway verifies and seals, the partner signs and opens: with one feature
+//! alone half of this module is unused.
+#![cfg_attr(not(all(feature = "gateway", feature = "partner")), allow(dead_code))]
 
 use chacha20poly1305::aead::{Aead as _, KeyInit, Payload};
 use chacha20poly1305::ChaCha20Poly1305;
