@@ -34,7 +34,8 @@ macro_rules! code_enum {
                 match self { $( $name::$variant => $code, )+ }
             }
 
-            /// The variant whose [`code`](Self::code) is `code`, if any.
+            /// The variant whose [`code`](Self::code) is `code`, if any. A code listed twice
+            /// in one table does not compile (`unreachable_patterns` is denied here).
             #[deny(unreachable_patterns)]
             pub fn from_code(code: &str) -> Option<Self> {
                 match code {

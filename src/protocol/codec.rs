@@ -63,23 +63,25 @@ impl<'a> Reader<'a> {
     /// `len (1) ‖ bytes`. The length is checked against `max` before the bytes are read, so an
     /// over-long field is [`CodecError::TooLong`] even when the input is also short.
     pub(crate) fn u8_prefixed(&mut self, max: usize) -> Result<&'a [u8], CodecError> {
-        let len = usize::from(self.u8()?);
-        self.field(len, max)
+        self.prefixed(1, max)
     }
 
     /// `len (2) ‖ bytes`, as [`u8_prefixed`](Self::u8_prefixed).
     pub(crate) fn u16_prefixed(&mut self, max: usize) -> Result<&'a [u8], CodecError> {
-        let len = usize::from(self.u16()?);
-        self.field(len, max)
+        self.prefixed(2, max)
     }
 
     /// `len (4) ‖ bytes`, as [`u8_prefixed`](Self::u8_prefixed).
     pub(crate) fn u32_prefixed(&mut self, max: usize) -> Result<&'a [u8], CodecError> {
-        let len = usize::try_from(self.u32()?).map_err(|_| CodecError::TooLong)?;
-        self.field(len, max)
+        self.prefixed(4, max)
     }
 
-    fn field(&mut self, len: usize, max: usize) -> Result<&'a [u8], CodecError> {
+    /// A field after a `width`-byte (1, 2 or 4) big-endian length.
+    fn prefixed(&mut self, width: usize, max: usize) -> Result<&'a [u8], CodecError> {
+        let len = self
+            .take(width)?
+            .iter()
+            .fold(0usize, |n, &b| (n << 8) | usize::from(b));
         if len > max {
             return Err(CodecError::TooLong);
         }
@@ -89,26 +91,28 @@ impl<'a> Reader<'a> {
 
 /// Appends `len (1) ‖ field`. Errors: [`CodecError::TooLong`] (over 255 bytes; nothing written).
 pub(crate) fn put_u8_prefixed(out: &mut Vec<u8>, field: &[u8]) -> Result<(), CodecError> {
-    let len = u8::try_from(field.len()).map_err(|_| CodecError::TooLong)?;
-    out.push(len);
-    out.extend_from_slice(field);
-    Ok(())
+    put_prefixed(out, 1, field)
 }
 
 /// Appends `len (2) ‖ field`. Errors: [`CodecError::TooLong`] (over 65,535 bytes; nothing
 /// written).
 pub(crate) fn put_u16_prefixed(out: &mut Vec<u8>, field: &[u8]) -> Result<(), CodecError> {
-    let len = u16::try_from(field.len()).map_err(|_| CodecError::TooLong)?;
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(field);
-    Ok(())
+    put_prefixed(out, 2, field)
 }
 
 /// Appends `len (4) ‖ field`. Errors: [`CodecError::TooLong`] (over 2³² − 1 bytes; nothing
 /// written).
 pub(crate) fn put_u32_prefixed(out: &mut Vec<u8>, field: &[u8]) -> Result<(), CodecError> {
-    let len = u32::try_from(field.len()).map_err(|_| CodecError::TooLong)?;
-    out.extend_from_slice(&len.to_be_bytes());
+    put_prefixed(out, 4, field)
+}
+
+/// `len` as a `width`-byte (1, 2 or 4) big-endian integer, then `field`.
+fn put_prefixed(out: &mut Vec<u8>, width: usize, field: &[u8]) -> Result<(), CodecError> {
+    let len = u64::try_from(field.len()).map_err(|_| CodecError::TooLong)?;
+    if len >> (8 * width) != 0 {
+        return Err(CodecError::TooLong);
+    }
+    out.extend_from_slice(&len.to_be_bytes()[8 - width..]);
     out.extend_from_slice(field);
     Ok(())
 }
