@@ -11,6 +11,9 @@ bash scripts/bootstrap.sh
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
+step "module imports: no loops among the files under src/ (CONTRIBUTING.md)"
+node scripts/check-imports.mjs
+
 step "cargo clippy (all targets, all features, -D warnings)"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 

@@ -13,9 +13,8 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::kdf::hmac_sha256;
-use super::messages::valid_name;
+use super::messages::{valid_name, Token};
 use super::params::{N_N, N_T};
-use super::Token;
 
 /// The `Authorization` scheme and first line of the canonical request.
 pub(crate) const AUTH_SCHEME: &str = "H5-HMAC-SHA256";
