@@ -11,11 +11,14 @@ bash scripts/bootstrap.sh
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
+step "module imports: no loops among the files under src/ (CONTRIBUTING.md)"
+node scripts/check-imports.mjs
+
 step "cargo clippy (all targets, all features, -D warnings)"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 step "cargo clippy (wasm32: SDK library and its test suites, -D warnings)"
-cargo clippy --target wasm32-unknown-unknown --lib --test sdk_node --test sdk_chrome -- -D warnings
+cargo clippy --target wasm32-unknown-unknown --lib --test sdk_wasm -- -D warnings
 cargo clippy --target wasm32-unknown-unknown --lib --no-default-features -- -D warnings # as shipped
 
 step "native tests (protocol core, gateway, mock gateway over loopback HTTP)"
@@ -31,11 +34,13 @@ step "TypeScript: tsc --noEmit on the usage file"
 node_modules/.bin/tsc --noEmit -p tests/ts
 echo "tsc: ok"
 
+# One test file, two environments: Node.js by default, the browser when the runner sees
+# WASM_BINDGEN_USE_BROWSER (tests/sdk_wasm.rs).
 step "SDK wasm core in Node.js (wasm-bindgen-test)"
-wasm-pack test --node --mode no-install -- --test sdk_node
+wasm-pack test --node --mode no-install -- --test sdk_wasm
 
 step "SDK wasm core in headless Chromium (wasm-bindgen-test, wasm-pack test --headless --chrome)"
-wasm-pack test --headless --chrome --mode no-install -- --test sdk_chrome
+WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome --mode no-install -- --test sdk_wasm
 
 step "SDK JavaScript half in Node.js against pkg/ (node --test, scripted fetch)"
 node --test tests/js/*.test.mjs
