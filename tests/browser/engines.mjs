@@ -186,7 +186,7 @@ export async function launch(engine, { viewport, label = "run" } = {}) {
     const caps = await driver.getCapabilities();
     const version = `${caps.get("browserName")} ${caps.get("browserVersion")}`;
     await driver.manage().setTimeouts({ script: STARTUP_MS, pageLoad: STARTUP_MS });
-    if (viewport) await setViewport(driver, viewport);
+    if (viewport) await setViewport(driver, viewport, engine !== "chromium");
     return { engine, version, driver, quit };
   } catch (e) {
     await quit();
@@ -194,12 +194,19 @@ export async function launch(engine, { viewport, label = "run" } = {}) {
   }
 }
 
-/** Sizes the window so that the page's viewport (innerWidth × innerHeight) is exactly `viewport`. */
-async function setViewport(driver, { width, height }) {
-  await driver.get("about:blank");
+/**
+ * Sizes the window (when `resize`; Chromium's mobile emulation sets the viewport itself) so that
+ * the viewport of a mobile page (`width=device-width`) is exactly `viewport` (innerWidth ×
+ * innerHeight); checks it either way.
+ */
+async function setViewport(driver, { width, height }, resize) {
+  await driver.get('data:text/html,<meta name="viewport" content="width=device-width, initial-scale=1"><title>viewport</title>');
   const inner = () => driver.executeScript("return [window.innerWidth, window.innerHeight]");
+  if (resize) await driver.manage().window().setRect({ width, height });
   let [w, h] = await inner();
-  for (let i = 0; i < 3 && (w !== width || h !== height); i++) {
+  // Window decorations (none in WebKit's --full-screen; Firefox's headless window has none either,
+  // but check): grow the window by what the viewport lacks.
+  for (let i = 0; resize && i < 3 && (w !== width || h !== height); i++) {
     const rect = await driver.manage().window().getRect();
     await driver.manage().window().setRect({ width: rect.width + width - w, height: rect.height + height - h });
     [w, h] = await inner();
