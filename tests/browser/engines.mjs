@@ -10,11 +10,12 @@
 // or display, is stopped by `quit()`, and is killed when the Node.js process exits, also on failure.
 // `H5_ENGINES=chromium,webkit` narrows a run (default: all three); scripts/test.sh runs all three.
 import { spawn } from "node:child_process";
-import { mkdirSync, openSync, readFileSync } from "node:fs";
+import { mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Capabilities, WebDriver } from "selenium-webdriver";
+import firefox from "selenium-webdriver/firefox.js";
 import { Executor, HttpClient } from "selenium-webdriver/http/index.js";
 import { Pointer } from "selenium-webdriver/lib/input.js";
 
@@ -134,8 +135,24 @@ function capabilities(engine, viewport) {
         "network.captive-portal-service.enabled": false,
         "network.connectivity-service.enabled": false,
       };
-      if (viewport) prefs["layout.css.devPixelsPerPx"] = "2.0";
-      return { browserName: "firefox", "moz:firefoxOptions": { binary: BIN.firefox, args: ["-headless"], prefs } };
+      const options = new firefox.Options().setBinary(BIN.firefox).addArguments("-headless");
+      if (viewport) {
+        // A phone-sized viewport: DPR 2; --kiosk (no toolbar: the page is the whole window) on a
+        // headless screen of the viewport's size (MOZ_HEADLESS_WIDTH/HEIGHT, set on the driver, in
+        // device px); and a profile whose userChrome.css lifts the browser window's 500 px
+        // minimum width, which would otherwise widen the viewport.
+        options.addArguments("--kiosk");
+        prefs["layout.css.devPixelsPerPx"] = "2.0";
+        prefs["ui.useOverlayScrollbars"] = 1; // as on a phone: scrollbars take no width
+
+        prefs["toolkit.legacyUserProfileCustomizations.stylesheets"] = true;
+        const profile = join(root, "target", "webdriver", "firefox-profile");
+        mkdirSync(join(profile, "chrome"), { recursive: true });
+        writeFileSync(join(profile, "chrome", "userChrome.css"), ":root, #main-window, body { min-width: 0 !important; min-height: 0 !important; }\n");
+        options.setProfile(profile);
+      }
+      for (const [k, v] of Object.entries(prefs)) options.setPreference(k, v);
+      return options;
     }
     case "webkit":
       // --full-screen: no toolbar, so the web view is the whole (Xvfb) screen, which can be
@@ -166,6 +183,10 @@ export async function launch(engine, { viewport, label = "run" } = {}) {
   };
   try {
     const env = {};
+    if (engine === "firefox" && viewport) {
+      env.MOZ_HEADLESS_WIDTH = String(viewport.width * 2);
+      env.MOZ_HEADLESS_HEIGHT = String(viewport.height * 2);
+    }
     if (engine === "webkit") {
       const screen = viewport ? `${viewport.width}x${viewport.height}x24` : "1280x1024x24";
       const x = await startXvfb(screen, log);
@@ -182,9 +203,10 @@ export async function launch(engine, { viewport, label = "run" } = {}) {
     procs.push(child);
     const url = `http://127.0.0.1:${port}`;
     await waitForDriver(url, child, log);
-    driver = await WebDriver.createSession(new Executor(new HttpClient(url)), new Capabilities(capabilities(engine, viewport)));
-    const caps = await driver.getCapabilities();
-    const version = `${caps.get("browserName")} ${caps.get("browserVersion")}`;
+    const caps = capabilities(engine, viewport);
+    driver = await WebDriver.createSession(new Executor(new HttpClient(url)), caps instanceof Capabilities ? caps : new Capabilities(caps));
+    const got = await driver.getCapabilities();
+    const version = `${got.get("browserName")} ${got.get("browserVersion")}`;
     await driver.manage().setTimeouts({ script: STARTUP_MS, pageLoad: STARTUP_MS });
     if (viewport) await setViewport(driver, viewport, engine !== "chromium");
     return { engine, version, driver, quit };

@@ -163,8 +163,10 @@ async function runEngine(engine, base, proxy, gatewayUrl) {
   /** Every distinct VT-shaped string in the page's wasm memory (null if no memory was kept). */
   const vtsInWasmMemory = () =>
     js(
+      // Not `instanceof WebAssembly.Memory`: Firefox runs WebDriver scripts in a sandbox whose
+      // globals are not the page's.
       `const memory = window.__e2eWasmMemory;
-       if (!(memory instanceof WebAssembly.Memory)) return null;
+       if (!memory || Object.prototype.toString.call(memory) !== "[object WebAssembly.Memory]") return null;
        const text = new TextDecoder("latin1").decode(new Uint8Array(memory.buffer));
        return [...new Set(text.match(new RegExp(arguments[0], "g")) ?? [])];`,
       VT_PATTERN,
