@@ -39,9 +39,9 @@ function step(text, state = "done", at = performance.now()) {
 }
 
 const seen = new Set();
-// responseStatus is 0 for a request that got no HTTP answer (Chromium 109+); where the engine
-// has no responseStatus, such an entry has no responseStart either. (WebKit reports no entry at
-// all for a request that got no answer: see noAnswerUnlessSeen.)
+// responseStatus is 0 for a request that got no HTTP answer (Chromium); where the engine has no
+// responseStatus (WebKit), such an entry has no responseStart either. Firefox and WebKit report
+// no entry at all for a request that got no answer: see noAnswerUnlessSeen.
 const answered = (entry) => (entry.responseStatus === undefined ? entry.responseStart > 0 : entry.responseStatus > 0);
 const noAnswer = "No answer from the gateway";
 let noAnswerShown = false;
