@@ -144,7 +144,6 @@ function capabilities(engine, viewport) {
         options.addArguments("--kiosk");
         prefs["layout.css.devPixelsPerPx"] = "2.0";
         prefs["ui.useOverlayScrollbars"] = 1; // as on a phone: scrollbars take no width
-
         prefs["toolkit.legacyUserProfileCustomizations.stylesheets"] = true;
         const profile = join(root, "target", "webdriver", "firefox-profile");
         mkdirSync(join(profile, "chrome"), { recursive: true });
@@ -174,6 +173,7 @@ export async function launch(engine, { viewport, label = "run" } = {}) {
   const logs = join(root, "target", "webdriver");
   mkdirSync(logs, { recursive: true });
   const log = join(logs, `${label}-${engine}.log`);
+  writeFileSync(log, ""); // this run's log only
   const procs = [];
   let driver;
   const quit = async () => {
@@ -188,21 +188,32 @@ export async function launch(engine, { viewport, label = "run" } = {}) {
       env.MOZ_HEADLESS_HEIGHT = String(viewport.height * 2);
     }
     if (engine === "webkit") {
-      const screen = viewport ? `${viewport.width}x${viewport.height}x24` : "1280x1024x24";
+      // With a viewport: DPR 2 (GTK's scale), on a screen of the viewport's size in device px.
+      const screen = viewport ? `${viewport.width * 2}x${viewport.height * 2}x24` : "1280x1024x24";
       const x = await startXvfb(screen, log);
       procs.push(x.child);
       env.DISPLAY = x.display;
+      if (viewport) env.GDK_SCALE = "2";
     }
-    const port = await freePort();
-    const [cmd, args] = {
-      chromium: [BIN.chromedriver, [`--port=${port}`]],
-      firefox: [BIN.geckodriver, [`--port=${port}`, "--host=127.0.0.1", "--websocket-port=0"]],
-      webkit: [BIN.webkitdriver, [`--port=${port}`, "--host=127.0.0.1"]],
-    }[engine];
-    const child = start(cmd, args, { env, log });
-    procs.push(child);
-    const url = `http://127.0.0.1:${port}`;
-    await waitForDriver(url, child, log);
+    let url;
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      const [cmd, args] = {
+        chromium: [BIN.chromedriver, [`--port=${port}`]],
+        firefox: [BIN.geckodriver, [`--port=${port}`, "--host=127.0.0.1", "--websocket-port=0"]],
+        webkit: [BIN.webkitdriver, [`--port=${port}`, "--host=127.0.0.1"]],
+      }[engine];
+      const child = start(cmd, args, { env, log });
+      procs.push(child);
+      url = `http://127.0.0.1:${port}`;
+      try {
+        await waitForDriver(url, child, log);
+        break;
+      } catch (e) {
+        // A driver that exited may have lost the free port to another process: another port.
+        if (attempt === 3 || child.exitCode === null) throw e;
+      }
+    }
     const caps = capabilities(engine, viewport);
     driver = await WebDriver.createSession(new Executor(new HttpClient(url)), caps instanceof Capabilities ? caps : new Capabilities(caps));
     const got = await driver.getCapabilities();
@@ -226,8 +237,8 @@ async function setViewport(driver, { width, height }, resize) {
   const inner = () => driver.executeScript("return [window.innerWidth, window.innerHeight]");
   if (resize) await driver.manage().window().setRect({ width, height });
   let [w, h] = await inner();
-  // Window decorations (none in WebKit's --full-screen; Firefox's headless window has none either,
-  // but check): grow the window by what the viewport lacks.
+  // Window decorations (none in WebKit's --full-screen or Firefox's --kiosk, but check): grow the
+  // window by what the viewport lacks.
   for (let i = 0; resize && i < 3 && (w !== width || h !== height); i++) {
     const rect = await driver.manage().window().getRect();
     await driver.manage().window().setRect({ width: rect.width + width - w, height: rect.height + height - h });
@@ -236,10 +247,25 @@ async function setViewport(driver, { width, height }, resize) {
   if (w !== width || h !== height) throw new Error(`viewport is ${w}×${h}, not ${width}×${height}`);
 }
 
-/** Waits (generously) until `fn` (a page function, as a string body or function) returns a truthy value; returns it. */
+/**
+ * Waits (generously) until `fn` (a page function, as a string body or function) returns a truthy
+ * value; returns it. A script that fails (a page still loading or unloading) is tried again; on
+ * timeout the last failure is in the message.
+ */
 export async function waitFor(driver, fn, args = [], what = "condition", timeout = STARTUP_MS) {
   const body = typeof fn === "function" ? `return (${fn}).apply(null, arguments)` : fn;
-  return driver.wait(async () => (await driver.executeScript(body, ...args)) || false, timeout, `timed out waiting for ${what}`);
+  let last;
+  const poll = async () => {
+    try {
+      return (await driver.executeScript(body, ...args)) || false;
+    } catch (e) {
+      last = e;
+      return false;
+    }
+  };
+  return driver.wait(poll, timeout, `timed out waiting for ${what}`).catch((e) => {
+    throw new Error(last ? `${e.message} (last script error: ${last.message})` : e.message);
+  });
 }
 
 /** A touch tap on `element` (W3C pointer actions, pointer type "touch"). */

@@ -1,6 +1,6 @@
 // End-to-end test of the demo in the three engines H5 pages run in: Chromium, Firefox ESR and
 // WebKitGTK (tests/browser/engines.mjs: one WebDriver client, selenium-webdriver; one session per
-// engine, its viewport exactly 375×812 CSS px as in a phone's app webview).
+// engine, its viewport exactly 375×812 CSS px at device pixel ratio 2, as in a phone's webview).
 //
 // Starts what `npm start` starts (the release mock gateway serving target/demo, on a free port),
 // puts a recording loopback proxy in front of it (tests/e2e/recording-proxy.mjs: the browser opens
@@ -142,7 +142,7 @@ async function runEngine(engine, base, proxy, gatewayUrl) {
   const state = () => js("return document.body.dataset.state ?? ''");
   const errorCode = () => js("return document.body.dataset.errorCode ?? ''");
   const waitState = (states) => waitFor(driver, (s) => s.includes(document.body?.dataset.state), [states], `page state ${states.join("|")}`, TIMEOUT);
-  const waitPath = (path) => driver.wait(async () => new URL(await driver.getCurrentUrl()).pathname === path, TIMEOUT, `timed out waiting for ${path}`);
+  const waitPath = (path) => waitFor(driver, (p) => location.pathname === p && document.readyState !== "loading", [path], `the page ${path}`, TIMEOUT);
   const shot = async (name) => writeFileSync(join(shots, name), await driver.takeScreenshot(), "base64");
   // A fresh start for each test: a blank page (so the next load is a real navigation, never a
   // same-document fragment change) and an empty recording.
@@ -180,8 +180,8 @@ async function runEngine(engine, base, proxy, gatewayUrl) {
     await test(`[${engine}] partner app → H5 page: exchange, render, quote, nothing in clear on the wire`, async () => {
       await fresh();
       await driver.get(`${base}/partner/`);
-      const size = await js("return [innerWidth, innerHeight]");
-      check(`the partner app's viewport is ${VIEWPORT.width}×${VIEWPORT.height} CSS px`, size[0] === VIEWPORT.width && size[1] === VIEWPORT.height, size.join("×"));
+      const size = await js("return [innerWidth, innerHeight, devicePixelRatio]");
+      check(`the partner app's viewport is ${VIEWPORT.width}×${VIEWPORT.height} CSS px at device pixel ratio 2`, size[0] === VIEWPORT.width && size[1] === VIEWPORT.height && size[2] === 2, size.join(" "));
       await shot("1-partner-app.png");
 
       const at = await launchFromPartner(PRODUCT);
@@ -318,7 +318,6 @@ async function runEngine(engine, base, proxy, gatewayUrl) {
       await shot("4-h5-at-used.png");
       await tap(driver, el("#error-back"));
       await waitPath("/partner/");
-      await waitFor(driver, () => document.readyState === "complete", [], "the partner app", TIMEOUT);
       check("back lands in the partner app", await visible('button[data-product="wealth-01"]'));
       check("no uncaught error on the pages", proxy.reports.length === 0, proxy.reports.join("; "));
     });
