@@ -114,8 +114,10 @@ async function waitForDriver(url, child, log) {
   throw new Error(`WebDriver server at ${url} did not answer within ${STARTUP_MS} ms; see ${log}`);
 }
 
-/** The Chrome args the wasm-pack runner also uses (webdriver.json): no background connections. */
-const chromeArgs = () => JSON.parse(readFileSync(join(root, "webdriver.json"), "utf8"))["goog:chromeOptions"].args;
+// webdriver.json (which the wasm-pack test runner reads too): Chrome args and Firefox prefs that
+// keep the browsers from making connections of their own during tests.
+const webdriverJson = () => JSON.parse(readFileSync(join(root, "webdriver.json"), "utf8"));
+const chromeArgs = () => webdriverJson()["goog:chromeOptions"].args;
 
 function capabilities(engine, viewport) {
   switch (engine) {
@@ -126,15 +128,7 @@ function capabilities(engine, viewport) {
       return { browserName: "chrome", "goog:chromeOptions": options };
     }
     case "firefox": {
-      const prefs = {
-        // No update, telemetry or remote-settings connections of its own during tests.
-        "app.update.disabledForTesting": true,
-        "browser.shell.checkDefaultBrowser": false,
-        "datareporting.policy.dataSubmissionEnabled": false,
-        "toolkit.telemetry.enabled": false,
-        "network.captive-portal-service.enabled": false,
-        "network.connectivity-service.enabled": false,
-      };
+      const prefs = { ...webdriverJson()["moz:firefoxOptions"].prefs };
       const options = new firefox.Options().setBinary(BIN.firefox).addArguments("-headless");
       if (viewport) {
         // A phone-sized viewport: DPR 2; --kiosk (no toolbar: the page is the whole window) on a
