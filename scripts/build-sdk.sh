@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the npm package's contents into pkg/: the release wasm (wasm-pack, --target web),
-# optimised by npm binaryen's wasm-opt -Oz; the package entry pkg/index.js, which is js/index.js
+# Builds the npm package's contents into pkg/: the release wasm (wasm-pack, --target web, the
+# profile wasm-release), optimised by npm binaryen's wasm-opt -Oz; the package entry pkg/index.js, which is js/index.js
 # bundled with the wasm-bindgen glue (internal, no types) and minified by esbuild; and the
 # hand-written types js/index.d.ts. H5_SOURCEMAP=1 also writes pkg/index.js.map (not packaged).
 set -euo pipefail
@@ -8,13 +8,14 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
 rm -rf pkg
-# Panic locations name their source files: the crates' paths are shortened to `name-version/…`
-# (no machine paths in the shipped wasm, and ~3 KB fewer raw bytes). This variable replaces the
-# wasm32 rustflags of .cargo/config.toml, so the sha2 backend flag is repeated here.
+# The profile `wasm-release` (size first) is defined in .cargo/config.toml. Panic locations name
+# their source files: the crates' paths are shortened to `name-version/…` (no machine paths in
+# the shipped wasm, and ~3 KB fewer raw bytes). This variable replaces the wasm32 rustflags of
+# .cargo/config.toml, so the sha2 backend flag is repeated here.
 flags='--cfg sha2_backend_soft="compact"'
 for dir in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/; do flags="$flags --remap-path-prefix=$dir="; done
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$flags --remap-path-prefix=$PWD/="
-wasm-pack build --release --target web --out-dir pkg --mode no-install --no-pack --no-typescript
+wasm-pack build --profile wasm-release --target web --out-dir pkg --mode no-install --no-pack --no-typescript
 # wasm-pack writes a `*` .gitignore that npm pack would honour inside `files`.
 rm -f pkg/.gitignore
 # Never Debian's wasm-opt 108 (its output fails in Chromium): npm's binaryen only.

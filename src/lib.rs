@@ -27,7 +27,5 @@ pub mod client;
 pub mod gateway;
 #[cfg(feature = "partner")]
 pub mod partner;
-#[cfg(any(feature = "gateway", feature = "partner"))]
-mod partner_wire;
 #[cfg(target_arch = "wasm32")]
 pub mod sdk;

@@ -8,84 +8,69 @@
 use alloc::borrow::ToOwned;
 use alloc::string::String;
 
+use crate::protocol::code_enum::code_enum;
 use crate::protocol::{codes, EncapsulationError, KeyConfigError, MessageError};
 
-macro_rules! codes {
-    ($( $(#[$m:meta])* $v:ident => ($s:literal, $msg:literal), )+) => {
-        /// A stable client error code, the `code` of `H5AccessError`.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        #[non_exhaustive]
-        pub enum ErrorCode { $( $(#[$m])* $v, )+ }
-        impl ErrorCode {
-            /// Every code, in declaration order.
-            pub const ALL: &'static [ErrorCode] = &[ $( ErrorCode::$v, )+ ];
-            /// The code as the string JavaScript sees.
-            pub const fn as_str(self) -> &'static str {
-                match self { $( ErrorCode::$v => $s, )+ }
-            }
-            /// The fixed English message of the code (`H5AccessError.message`); never holds a
-            /// token, a key or plaintext.
-            pub const fn message(self) -> &'static str {
-                match self { $( ErrorCode::$v => $msg, )+ }
-            }
-            /// The code named `s` (exactly as [`as_str`](Self::as_str) spells it), if any.
-            pub fn parse(s: &str) -> Option<Self> {
-                match s { $( $s => Some(ErrorCode::$v), )+ _ => None }
-            }
-        }
-    };
+code_enum! {
+    /// A stable client error code, the `code` of `H5AccessError`.
+    pub enum ErrorCode {
+        /// `fetch` failed: offline, DNS, TLS, CORS, connection refused.
+        Network => ("NETWORK", "the gateway could not be reached"),
+        /// No complete answer within `timeoutMs`.
+        Timeout => ("TIMEOUT", "the gateway did not answer in time"),
+        /// An HTTP error status before decryption (`status` set; `gatewayCode` if the body was
+        /// `application/problem+json` with a `code`).
+        HttpStatus => ("HTTP_STATUS", "the gateway answered with an HTTP error status"),
+        /// A 200 answer of the wrong media type, over the protocol's maximum, truncated, or whose
+        /// plaintext does not decode.
+        BadResponse => ("BAD_RESPONSE", "the gateway's answer is not a valid h5-access response"),
+        /// The answer failed AEAD authentication (tampered, or not for this request).
+        DecryptFailed => ("DECRYPT_FAILED", "the gateway's answer failed authentication"),
+        /// The given or fetched key configuration is invalid or unsupported, or still stale after
+        /// one refresh.
+        KeyConfig => ("KEY_CONFIG", "the gateway key configuration is missing, invalid or unsupported"),
+        /// No access token was given (or found in `location.hash`).
+        AtMissing => ("AT_MISSING", "no access token"),
+        /// The gateway says the AT has expired.
+        AtExpired => ("AT_EXPIRED", "the access token has expired"),
+        /// The gateway says the AT was already exchanged.
+        AtUsed => ("AT_USED", "the access token was already used"),
+        /// The gateway refused the AT (invalid, or not valid for the product), or the AT is not
+        /// 1..=2048 printable ASCII characters (refused before any request).
+        AtRejected => ("AT_REJECTED", "the access token was rejected for this product"),
+        /// The session's VT has expired.
+        VtExpired => ("VT_EXPIRED", "the session has expired"),
+        /// The gateway no longer accepts the session's VT (invalid, or not bound to this session).
+        VtRejected => ("VT_REJECTED", "the gateway no longer accepts this session"),
+        /// `close()` was called on the session.
+        SessionClosed => ("SESSION_CLOSED", "the session is closed"),
+        /// The gateway saw the request id before.
+        Replayed => ("REPLAYED", "the gateway saw this request before"),
+        /// The device clock is outside the gateway's window.
+        ClockSkew => ("CLOCK_SKEW", "the device clock is too far from the gateway's"),
+        /// The service refused the call (unknown service, or body rejected).
+        ServiceError => ("SERVICE_ERROR", "the service refused the call"),
+        /// The session made more calls in the current minute than the gateway allows (its
+        /// `RATE_LIMITED`, docs/PROTOCOL.md §6): wait, then retry the call.
+        RateLimited => ("RATE_LIMITED", "too many calls in this session this minute"),
+        /// The gateway failed or did not understand the request.
+        GatewayError => ("GATEWAY_ERROR", "the gateway failed to process the request"),
+        /// A caller argument is invalid (options, product or service name, call body).
+        InvalidArgument => ("INVALID_ARGUMENT", "invalid argument"),
+        /// No WebAssembly or no `crypto.getRandomValues`, or the CSPRNG failed.
+        UnsupportedBrowser => ("UNSUPPORTED_BROWSER", "this browser lacks WebAssembly or crypto.getRandomValues"),
+        /// The SDK's WebAssembly could not be loaded or compiled (raised by the package's loader,
+        /// never by the wasm): not WebAssembly (an HTML page served for the `.wasm`), or compilation
+        /// refused (a CSP without `'wasm-unsafe-eval'`). A deployment problem.
+        LoadFailed => ("LOAD_FAILED", "the SDK's WebAssembly could not be loaded or compiled"),
+    }
 }
 
-codes! {
-    /// `fetch` failed: offline, DNS, TLS, CORS, connection refused.
-    Network => ("NETWORK", "the gateway could not be reached"),
-    /// No complete answer within `timeoutMs`.
-    Timeout => ("TIMEOUT", "the gateway did not answer in time"),
-    /// An HTTP error status before decryption (`status` set; `gatewayCode` if the body was
-    /// `application/problem+json` with a `code`).
-    HttpStatus => ("HTTP_STATUS", "the gateway answered with an HTTP error status"),
-    /// A 200 answer of the wrong media type, over the protocol's maximum, truncated, or whose
-    /// plaintext does not decode.
-    BadResponse => ("BAD_RESPONSE", "the gateway's answer is not a valid h5-access response"),
-    /// The answer failed AEAD authentication (tampered, or not for this request).
-    DecryptFailed => ("DECRYPT_FAILED", "the gateway's answer failed authentication"),
-    /// The given or fetched key configuration is invalid or unsupported, or still stale after
-    /// one refresh.
-    KeyConfig => ("KEY_CONFIG", "the gateway key configuration is missing, invalid or unsupported"),
-    /// No access token was given (or found in `location.hash`).
-    AtMissing => ("AT_MISSING", "no access token"),
-    /// The gateway says the AT has expired.
-    AtExpired => ("AT_EXPIRED", "the access token has expired"),
-    /// The gateway says the AT was already exchanged.
-    AtUsed => ("AT_USED", "the access token was already used"),
-    /// The gateway refused the AT (invalid, or not valid for the product), or the AT is not
-    /// 1..=2048 printable ASCII characters (refused before any request).
-    AtRejected => ("AT_REJECTED", "the access token was rejected for this product"),
-    /// The session's VT has expired.
-    VtExpired => ("VT_EXPIRED", "the session has expired"),
-    /// The gateway no longer accepts the session's VT (invalid, or not bound to this session).
-    VtRejected => ("VT_REJECTED", "the gateway no longer accepts this session"),
-    /// `close()` was called on the session.
-    SessionClosed => ("SESSION_CLOSED", "the session is closed"),
-    /// The gateway saw the request id before.
-    Replayed => ("REPLAYED", "the gateway saw this request before"),
-    /// The device clock is outside the gateway's window.
-    ClockSkew => ("CLOCK_SKEW", "the device clock is too far from the gateway's"),
-    /// The service refused the call (unknown service, or body rejected).
-    ServiceError => ("SERVICE_ERROR", "the service refused the call"),
-    /// The session made more calls in the current minute than the gateway allows (its
-    /// `RATE_LIMITED`, docs/PROTOCOL.md §6): wait, then retry the call.
-    RateLimited => ("RATE_LIMITED", "too many calls in this session this minute"),
-    /// The gateway failed or did not understand the request.
-    GatewayError => ("GATEWAY_ERROR", "the gateway failed to process the request"),
-    /// A caller argument is invalid (options, product or service name, call body).
-    InvalidArgument => ("INVALID_ARGUMENT", "invalid argument"),
-    /// No WebAssembly or no `crypto.getRandomValues`, or the CSPRNG failed.
-    UnsupportedBrowser => ("UNSUPPORTED_BROWSER", "this browser lacks WebAssembly or crypto.getRandomValues"),
-    /// The SDK's WebAssembly could not be loaded or compiled (raised by the package's loader,
-    /// never by the wasm): not WebAssembly (an HTML page served for the `.wasm`), or compilation
-    /// refused (a CSP without `'wasm-unsafe-eval'`). A deployment problem.
-    LoadFailed => ("LOAD_FAILED", "the SDK's WebAssembly could not be loaded or compiled"),
+impl ErrorCode {
+    /// The code as the string JavaScript sees: [`code`](Self::code).
+    pub const fn as_str(self) -> &'static str {
+        self.code()
+    }
 }
 
 /// Which argument an `INVALID_ARGUMENT` refused: a fixed name, never its value.
@@ -221,12 +206,7 @@ impl ClientError {
 /// Keeps a gateway code only if it looks like one (1..=64 of `[A-Z0-9_]`), so no arbitrary
 /// gateway text reaches the page.
 pub fn sanitize_code(code: &str) -> Option<String> {
-    let ok = !code.is_empty()
-        && code.len() <= 64
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
-    if ok {
+    if crate::protocol::messages::valid_code(code) {
         Some(code.to_owned())
     } else {
         None

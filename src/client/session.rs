@@ -16,7 +16,7 @@ use crate::protocol::{
 };
 
 /// Bytes of a request id (docs/PROTOCOL.md §4.5): 16 random bytes per request.
-pub type RequestId = [u8; 16];
+pub type RequestId = [u8; crate::protocol::params::REQUEST_ID_LEN];
 
 /// Latest VT expiry accepted from a gateway, seconds since the Unix epoch:
 /// 9999-12-31T23:59:59Z. An `exp` of 0 or beyond it is a broken answer (BAD_RESPONSE).
@@ -210,7 +210,7 @@ impl Session {
         request_id: RequestId,
         client_time: u64,
     ) -> Result<Pending, ClientError> {
-        let argument = if body.len() > crate::protocol::messages::MAX_BODY_LEN {
+        let argument = if body.len() > crate::protocol::params::MAX_BODY_LEN {
             Argument::Body
         } else {
             Argument::Service

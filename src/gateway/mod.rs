@@ -22,11 +22,11 @@ use std::sync::{Arc, RwLock};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use crate::partner_wire;
 use crate::protocol::codes;
+use crate::protocol::partner_wire;
 use crate::protocol::{
     decapsulate_request, CallRequest, CallResponse, Channel, ExchangeRequest, ExchangeResponse,
-    KeyConfig, KeyPair, MessageError, ServerContext, Token,
+    KeyConfig, KeyPair, MessageError, ServerContext,
 };
 
 pub use error::{ConfigError, PreDecapError, OHTTP_KEY_PROBLEM_TYPE};
@@ -144,7 +144,7 @@ impl Partner {
         if !partner_wire::valid_partner_id(&id) {
             return Err(ConfigError::BadPartnerId(id));
         }
-        if secret.len() < 16 {
+        if secret.len() < partner_wire::MIN_SECRET_LEN {
             return Err(ConfigError::WeakPartnerSecret(id));
         }
         let products: Vec<String> = products.into_iter().map(Into::into).collect();
@@ -207,15 +207,9 @@ pub struct SealedResponse {
     pub code: Option<&'static str>,
 }
 
-/// An issued access token, as the partner holds it after opening the sealed delivery.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct IssuedAccessToken {
-    /// The AT (base64url ASCII, ≤ 2048 bytes).
-    pub token: Token,
-    /// Expiry, seconds since the Unix epoch.
-    pub exp: u64,
-}
+/// An issued access token: the partner's [`AccessToken`](crate::protocol::partner_wire::AccessToken)
+/// (the same struct under the gateway's name).
+pub use crate::protocol::partner_wire::AccessToken as IssuedAccessToken;
 
 /// Builds a [`Gateway`].
 pub struct GatewayBuilder {

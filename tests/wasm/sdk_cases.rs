@@ -323,12 +323,12 @@ fn every_code_and_argument_is_in_the_js_the_types_and_the_readme() {
     let readme = include_str!("../../README.md");
     for c in ErrorCode::ALL {
         let s = c.as_str();
-        assert_eq!(ErrorCode::parse(s), Some(*c));
+        assert_eq!(ErrorCode::from_code(s), Some(*c));
         assert!(js.contains(&format!("  {s}: \"{}\"", c.message())), "{s} in js/index.js MESSAGES, same message");
         assert!(types.contains(&format!("\"{s}\"")), "{s} in js/index.d.ts");
         assert!(readme.contains(&format!("| `{s}`")), "{s} in the README's error table");
     }
-    assert_eq!(ErrorCode::parse("WHATEVER"), None);
+    assert_eq!(ErrorCode::from_code("WHATEVER"), None);
     for a in Argument::ALL {
         let s = a.as_str();
         assert_eq!(Argument::parse(s), Some(*a));
