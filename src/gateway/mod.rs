@@ -12,6 +12,8 @@
 //!   of [`crate::protocol::codes`], so only the holder of the request's secret learns it.
 
 mod error;
+#[cfg(feature = "redis")]
+mod redis_store;
 mod service;
 mod store;
 mod tokens;
@@ -30,8 +32,13 @@ use crate::protocol::{
 };
 
 pub use error::{ConfigError, PreDecapError, OHTTP_KEY_PROBLEM_TYPE};
+#[cfg(feature = "redis")]
+pub use redis_store::{
+    RedisConfigError, RedisStore, RedisStoreConfig, DEFAULT_COMMAND_TIMEOUT, DEFAULT_KEY_PREFIX,
+    MAX_KEY_PREFIX_LEN,
+};
 pub use service::{CallContext, Service, ServiceError};
-pub use store::{MemoryStore, ReplayStore, StoreError, DEFAULT_CAPACITY, MAX_KEY_LEN};
+pub use store::{MemoryStore, ReplayStore, StoreError, StoreFuture, DEFAULT_CAPACITY, MAX_KEY_LEN};
 pub use tokens::{
     AccessClaims, IssuedClaims, TicketKey, MAX_AT_PRODUCTS, MAX_SUBJECT_LEN, TOKEN_ID_LEN,
 };
@@ -562,7 +569,7 @@ impl Gateway {
     /// (`PARTNER_SIGNATURE`), body (`PARTNER_BAD_REQUEST`), products allowed
     /// (`PARTNER_PRODUCT_NOT_ALLOWED`), then the AT is minted and sealed (`INTERNAL`), and last
     /// nonce unused (`PARTNER_NONCE_REUSED`): a refused or failed request leaves its nonce unused.
-    pub fn issue_access_token(
+    pub async fn issue_access_token(
         &self,
         req: &PartnerRequest<'_>,
         now: u64,
@@ -615,7 +622,11 @@ impl Gateway {
         // The nonce is stored last: a refused body or a CSPRNG failure above leaves it unused,
         // and after the insert only `Ok` is returned.
         let key = store_key(b"pn:", &[auth.partner.as_bytes(), auth.nonce.as_bytes()]);
-        match self.store.insert_if_absent(&key, self.replay_ttl(), now) {
+        match self
+            .store
+            .insert_if_absent(&key, self.replay_ttl(), now)
+            .await
+        {
             Ok(true) => {}
             Ok(false) => return Err(PreDecapError::PartnerNonceReused),
             Err(_) => return Err(PreDecapError::Internal),
@@ -637,7 +648,11 @@ impl Gateway {
     /// `PRODUCT_NOT_ALLOWED`, `REPLAYED`, `AT_USED`, `INTERNAL`. Only the AT_USED check
     /// consumes the AT, and only on success: an exchange refused or failed for any reason
     /// leaves it usable. A request id may be stored by an exchange that then fails.
-    pub fn handle_exchange(&self, body: &[u8], now: u64) -> Result<SealedResponse, PreDecapError> {
+    pub async fn handle_exchange(
+        &self,
+        body: &[u8],
+        now: u64,
+    ) -> Result<SealedResponse, PreDecapError> {
         if body.len() > MAX_REQUEST_LEN {
             return Err(PreDecapError::TooLarge);
         }
@@ -702,13 +717,21 @@ impl Gateway {
         };
         drop(msg);
         let rq_key = store_key(b"rq:", &[&req.request_id]);
-        match self.store.insert_if_absent(&rq_key, self.replay_ttl(), now) {
+        match self
+            .store
+            .insert_if_absent(&rq_key, self.replay_ttl(), now)
+            .await
+        {
             Ok(true) => {}
             Ok(false) => return refuse_exchange(&ctx, codes::REPLAYED),
             Err(_) => return refuse_exchange(&ctx, codes::INTERNAL),
         }
         let at_key = store_key(b"at:", &[&at.id]);
-        match self.store.insert_if_absent(&at_key, at_deadline - now, now) {
+        match self
+            .store
+            .insert_if_absent(&at_key, at_deadline - now, now)
+            .await
+        {
             Ok(true) => {}
             Ok(false) => return refuse_exchange(&ctx, codes::AT_USED),
             Err(_) => return refuse_exchange(&ctx, codes::INTERNAL),
@@ -729,7 +752,11 @@ impl Gateway {
     /// current minute), `REPLAYED`, `SERVICE_UNKNOWN`, `SERVICE_REJECTED`, `INTERNAL`. The
     /// request id is stored before the service runs: a call refused or failed after that (even
     /// with `INTERNAL` or HTTP 500) cannot be retried with the same request id.
-    pub fn handle_call(&self, body: &[u8], now: u64) -> Result<SealedResponse, PreDecapError> {
+    pub async fn handle_call(
+        &self,
+        body: &[u8],
+        now: u64,
+    ) -> Result<SealedResponse, PreDecapError> {
         if body.len() > MAX_REQUEST_LEN {
             return Err(PreDecapError::TooLarge);
         }
@@ -754,13 +781,17 @@ impl Gateway {
         // The budget is charged before the request id is stored, so a session over its budget
         // adds nothing to the replay store.
         let rl_key = store_key(b"rl:", &[&vt.id]);
-        match self.store.increment(&rl_key, CALL_BUDGET_WINDOW, now) {
+        match self.store.increment(&rl_key, CALL_BUDGET_WINDOW, now).await {
             Ok(n) if n <= self.config.calls_per_minute => {}
             Ok(_) => return refuse_call(&ctx, codes::RATE_LIMITED),
             Err(_) => return refuse_call(&ctx, codes::INTERNAL),
         }
         let rq_key = store_key(b"rq:", &[&req.request_id]);
-        match self.store.insert_if_absent(&rq_key, self.replay_ttl(), now) {
+        match self
+            .store
+            .insert_if_absent(&rq_key, self.replay_ttl(), now)
+            .await
+        {
             Ok(true) => {}
             Ok(false) => return refuse_call(&ctx, codes::REPLAYED),
             Err(_) => return refuse_call(&ctx, codes::INTERNAL),

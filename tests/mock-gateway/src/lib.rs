@@ -22,8 +22,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use h5_access::gateway::{
-    Gateway, GatewayConfig, Partner, PartnerRequest, PreDecapError, SealedResponse, TicketKey,
-    ACCESS_TOKEN_PATH, KEYS_CACHE_CONTROL, KEYS_MEDIA_TYPE, MAX_REQUEST_LEN, PROBLEM_MEDIA_TYPE,
+    Gateway, GatewayConfig, Partner, PartnerRequest, PreDecapError, ReplayStore, SealedResponse,
+    TicketKey, ACCESS_TOKEN_PATH, KEYS_CACHE_CONTROL, KEYS_MEDIA_TYPE, MAX_REQUEST_LEN,
+    PROBLEM_MEDIA_TYPE,
 };
 use h5_access::partner::PartnerCredentials;
 use h5_access::protocol::{Channel, KeyPair};
@@ -70,6 +71,11 @@ pub struct Options {
     pub serve: Option<PathBuf>,
     /// Whole-request timeout (default [`REQUEST_TIMEOUT`]).
     pub request_timeout: Option<Duration>,
+    /// Per-VT call budget, calls per minute (default 120).
+    pub calls_per_minute: Option<u64>,
+    /// The state store (default: an in-process [`MemoryStore`](h5_access::gateway::MemoryStore));
+    /// e.g. a [`RedisStore`](h5_access::gateway::RedisStore) shared by several instances.
+    pub store: Option<Arc<dyn ReplayStore>>,
 }
 
 /// `<set>` / `<unset>` for a secret in `Debug` output.
@@ -91,6 +97,8 @@ impl std::fmt::Debug for Options {
             .field("test_hooks", &self.test_hooks)
             .field("serve", &self.serve)
             .field("request_timeout", &self.request_timeout)
+            .field("calls_per_minute", &self.calls_per_minute)
+            .field("store", &self.store.as_ref().map(|_| "<custom>"))
             .finish()
     }
 }
@@ -374,8 +382,8 @@ async fn encapsulated(s: &AppState, channel: Channel, headers: &HeaderMap, body:
         Err(res) => return res,
     };
     let r = match channel {
-        Channel::Call => s.gateway.handle_call(&bytes, now()),
-        _ => s.gateway.handle_exchange(&bytes, now()),
+        Channel::Call => s.gateway.handle_call(&bytes, now()).await,
+        _ => s.gateway.handle_exchange(&bytes, now()).await,
     };
     sealed(channel, r)
 }
@@ -408,7 +416,7 @@ async fn access_token(
         authorization: auth,
         body: &bytes,
     };
-    match s.gateway.issue_access_token(&req, now()) {
+    match s.gateway.issue_access_token(&req, now()).await {
         Ok(json) => {
             let mut res = (
                 StatusCode::OK,
@@ -522,7 +530,7 @@ async fn demo_launch(State(s): State<Arc<AppState>>, body: Body) -> Response {
         authorization: Some(&auth),
         body: body.as_bytes(),
     };
-    let json = match s.gateway.issue_access_token(&preq, now()) {
+    let json = match s.gateway.issue_access_token(&preq, now()).await {
         Ok(j) => j,
         Err(e) => return problem(e),
     };
@@ -578,6 +586,9 @@ fn build_gateway(
     if let Some(t) = options.vt_ttl {
         config = config.with_vt_ttl(t);
     }
+    if let Some(n) = options.calls_per_minute {
+        config = config.with_calls_per_minute(n);
+    }
     let ticket = TicketKey::from_bytes(1, &*keys.bytes("ticket key")?);
     let demo_secret = keys.bytes("demo partner secret")?;
     let ids: Vec<String> = catalogue.products.iter().map(|p| p.id.clone()).collect();
@@ -596,6 +607,9 @@ fn build_gateway(
         .service("quote", services::Quote::new(rates));
     for p in &catalogue.products {
         builder = builder.product(p.id.clone(), p.page.to_string());
+    }
+    if let Some(store) = &options.store {
+        builder = builder.store(Arc::clone(store));
     }
     let gateway = builder.build().map_err(|e| SetupError(e.to_string()))?;
     Ok((

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use h5_access::gateway::{RedisStore, RedisStoreConfig, ReplayStore};
 use h5_mock_gateway::{app, serve, Options, Redacted, HEADER_READ_TIMEOUT};
 
 /// A small real h5-access gateway for tests and the demo.
@@ -34,6 +35,24 @@ struct Args {
     /// Enable the test-only routes under /test/.
     #[arg(long, env = "H5_GATEWAY_TEST_HOOKS")]
     test_hooks: bool,
+    /// Per-VT call budget, calls per minute.
+    #[arg(long, env = "H5_GATEWAY_CALLS_PER_MINUTE", default_value_t = 120)]
+    calls_per_minute: u64,
+    /// Keep the gateway state (replay cache, used ATs, partner nonces, call budgets) in Redis
+    /// at this URL (`redis://host:port`), shared with every instance using the same Redis and
+    /// prefix; in process memory otherwise. With --redis-cluster: comma-separated seed nodes.
+    #[arg(long, env = "H5_GATEWAY_REDIS", hide_env_values = true)]
+    redis: Option<String>,
+    /// --redis names Redis Cluster nodes.
+    #[arg(long, env = "H5_GATEWAY_REDIS_CLUSTER", requires = "redis")]
+    redis_cluster: bool,
+    /// Prefix of every Redis key.
+    #[arg(long, env = "H5_GATEWAY_REDIS_PREFIX", default_value = h5_access::gateway::DEFAULT_KEY_PREFIX)]
+    redis_prefix: String,
+    /// Bound on each Redis command (connecting included), milliseconds; past it the request
+    /// is refused.
+    #[arg(long, env = "H5_GATEWAY_REDIS_TIMEOUT_MS", default_value_t = 500)]
+    redis_timeout_ms: u64,
 }
 
 /// Omits the seed (every key derives from it): `seed: <set>` or `<unset>`.
@@ -47,6 +66,11 @@ impl std::fmt::Debug for Args {
             .field("vt_ttl", &self.vt_ttl)
             .field("serve", &self.serve)
             .field("test_hooks", &self.test_hooks)
+            .field("calls_per_minute", &self.calls_per_minute)
+            .field("redis", &Redacted(self.redis.is_some()))
+            .field("redis_cluster", &self.redis_cluster)
+            .field("redis_prefix", &self.redis_prefix)
+            .field("redis_timeout_ms", &self.redis_timeout_ms)
             .finish()
     }
 }
@@ -94,6 +118,26 @@ async fn main() -> ExitCode {
         },
         None => None,
     };
+    let store = match &args.redis {
+        Some(urls) => {
+            let config = if args.redis_cluster {
+                RedisStoreConfig::cluster(urls.split(',').map(str::trim))
+            } else {
+                RedisStoreConfig::single(urls.trim())
+            }
+            .with_key_prefix(args.redis_prefix.as_bytes())
+            .with_command_timeout(std::time::Duration::from_millis(args.redis_timeout_ms));
+            match RedisStore::open(config) {
+                Ok(s) => Some(std::sync::Arc::new(s) as std::sync::Arc<dyn ReplayStore>),
+                Err(e) => {
+                    eprintln!("h5-mock-gateway: --redis: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        None => None,
+    };
+    let redis = store.is_some();
     let options = Options {
         seed: args.seed,
         products_json,
@@ -102,6 +146,8 @@ async fn main() -> ExitCode {
         test_hooks: args.test_hooks,
         serve: args.serve,
         request_timeout: None,
+        calls_per_minute: Some(args.calls_per_minute),
+        store,
     };
     let router = match app(&options) {
         Ok(r) => r,
@@ -128,7 +174,7 @@ async fn main() -> ExitCode {
     let _ = writeln!(out, "h5-mock-gateway listening on http://{addr}");
     let _ = out.flush();
     drop(out);
-    tracing::info!(%addr, test_hooks = options.test_hooks, seeded = options.seed.is_some(), "listening");
+    tracing::info!(%addr, test_hooks = options.test_hooks, seeded = options.seed.is_some(), redis, "listening");
     if let Err(e) = serve(listener, router, HEADER_READ_TIMEOUT, shutdown_signal()).await {
         eprintln!("h5-mock-gateway: {e}");
         return ExitCode::FAILURE;
@@ -150,5 +196,11 @@ mod tests {
         let mut args = args;
         args.seed = None;
         assert!(format!("{args:?}").contains("seed: <unset>"));
+        let args =
+            Args::try_parse_from(["h5-mock-gateway", "--redis", "redis://:hunter3@127.0.0.1:1"])
+                .unwrap();
+        let dbg = format!("{args:?}");
+        assert!(!dbg.contains("hunter3"), "{dbg}");
+        assert!(dbg.contains("redis: <set>"), "{dbg}");
     }
 }
