@@ -45,7 +45,16 @@ if command -v wasm-opt >/dev/null && [ "$(command -v wasm-opt)" != "$PWD/node_mo
   esac
 fi
 
-# 5. npm dev dependencies (binaryen for wasm-opt, playwright-core, typescript, esbuild).
+# 5. redis-server and redis-cli from Debian: the fleet suites (tests/mock-gateway/tests/fleet.rs)
+#    start their own servers (single and a 3-master cluster) on free loopback ports.
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+  say "installing redis-server (apt)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq redis-server >/dev/null
+fi
+
+# 6. npm dev dependencies (binaryen for wasm-opt, playwright-core, typescript, esbuild).
 #    `npm ls` also catches a node_modules older than package.json whose files are not newer
 #    (a git worktree checked out after it was installed, e.g. without esbuild).
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ] \
