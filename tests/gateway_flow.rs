@@ -310,22 +310,12 @@ fn pre_decapsulation_error_table() {
 
 #[test]
 fn media_type_check() {
-    let ok = Gateway::check_media_type(
-        Channel::Exchange,
-        Some("Application/vnd.h5-access.exchange-req; x=1"),
-    );
-    assert_eq!(ok, Ok(()));
-    assert_eq!(
-        Gateway::check_media_type(
-            Channel::Call,
-            Some("application/vnd.h5-access.exchange-req")
-        ),
-        Err(PreDecapError::UnsupportedMediaType)
-    );
-    assert_eq!(
-        Gateway::check_media_type(Channel::Call, None),
-        Err(PreDecapError::UnsupportedMediaType)
-    );
+    assert!(Channel::Exchange
+        .is_request_media_type(Some("Application/vnd.h5-access.exchange-req; x=1")));
+    assert!(Channel::Call.is_request_media_type(Some(" application/vnd.h5-access.call-req ")));
+    assert!(!Channel::Call.is_request_media_type(Some("application/vnd.h5-access.exchange-req")));
+    assert!(!Channel::Call.is_request_media_type(Some("")));
+    assert!(!Channel::Call.is_request_media_type(None));
 }
 
 #[test]

@@ -22,9 +22,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use h5_access::gateway::{
-    Gateway, GatewayConfig, Partner, PartnerRequest, PreDecapError, ReplayStore, SealedResponse,
-    TicketKey, ACCESS_TOKEN_PATH, KEYS_CACHE_CONTROL, KEYS_MEDIA_TYPE, MAX_REQUEST_LEN,
-    PROBLEM_MEDIA_TYPE,
+    starts_json_object, Gateway, GatewayConfig, Partner, PartnerRequest, PreDecapError,
+    ReplayStore, SealedResponse, TicketKey, ACCESS_TOKEN_PATH, KEYS_CACHE_CONTROL, KEYS_MEDIA_TYPE,
+    MAX_REQUEST_LEN, PROBLEM_MEDIA_TYPE,
 };
 use h5_access::partner::PartnerCredentials;
 use h5_access::protocol::{Channel, KeyPair};
@@ -223,14 +223,6 @@ async fn read_body(mut body: Body) -> Result<Bytes, Response> {
     Ok(Bytes::from(buf))
 }
 
-/// Whether the first non-whitespace byte is `{` (serde's derive also takes a JSON array for a
-/// struct; every JSON body here must be an object).
-pub(crate) fn starts_json_object(text: &[u8]) -> bool {
-    text.iter()
-        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-        .is_some_and(|&b| b == b'{')
-}
-
 /// Declared bodies up to this size are read and discarded before a 413 is sent, so a client
 /// that writes its whole body before reading the answer gets the 413 instead of a reset
 /// connection; larger ones are refused at once.
@@ -374,8 +366,8 @@ async fn key_configs(State(s): State<Arc<AppState>>) -> Response {
 }
 
 async fn encapsulated(s: &AppState, channel: Channel, headers: &HeaderMap, body: Body) -> Response {
-    if let Err(e) = Gateway::check_media_type(channel, content_type(headers)) {
-        return problem(e);
+    if !channel.is_request_media_type(content_type(headers)) {
+        return problem(PreDecapError::UnsupportedMediaType);
     }
     let bytes = match read_body(body).await {
         Ok(b) => b,

@@ -61,7 +61,7 @@ impl Service for Quote {
     /// "months", "rate_bps", "interest_cents", "total_cents"}` with
     /// `interest_cents = floor(amount_cents × rate_bps × months / 120000)`.
     fn call(&self, ctx: &CallContext<'_>, body: &str) -> Result<String, ServiceError> {
-        if !crate::starts_json_object(body.as_bytes()) {
+        if !h5_access::gateway::starts_json_object(body.as_bytes()) {
             return Err(ServiceError::Rejected);
         }
         let q: QuoteBody = serde_json::from_str(body).map_err(|_| ServiceError::Rejected)?;
