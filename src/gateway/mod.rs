@@ -21,6 +21,8 @@ mod call;
 mod config;
 mod error;
 mod exchange;
+#[cfg(feature = "http")]
+pub mod http;
 mod key_ring;
 mod partner_api;
 mod partners;
