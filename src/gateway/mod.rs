@@ -12,7 +12,7 @@
 //!   of [`crate::protocol::codes`], so only the holder of the request's secret learns it.
 //!
 //! Files: `config` (lifetimes, windows), `partners` (accounts, requests), `builder`,
-//! `key_ring` (current + previous keys), one file per handler (`exchange`, `call`,
+//! `key_ring` (current + previous keys), `key_file` (keys a fleet shares, reloadable), one file per handler (`exchange`, `call`,
 //! `partner_api`), `store` (the state trait, `MemoryStore`), `redis_store` (feature `redis`),
 //! `service`, `tokens` (AT and VT), `error`.
 
@@ -23,6 +23,7 @@ mod error;
 mod exchange;
 #[cfg(feature = "http")]
 pub mod http;
+mod key_file;
 mod key_ring;
 mod partner_api;
 mod partners;
@@ -43,6 +44,7 @@ use key_ring::KeyRing;
 pub use builder::GatewayBuilder;
 pub use config::GatewayConfig;
 pub use error::{ConfigError, PreDecapError, OHTTP_KEY_PROBLEM_TYPE};
+pub use key_file::{KeyFileError, KeySet, MAX_KEY_FILE_LEN};
 pub use partners::{Partner, PartnerRequest};
 #[cfg(feature = "redis")]
 pub use redis_store::{

@@ -22,7 +22,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use h5_access::gateway::http::{self, read_body};
 use h5_access::gateway::{
-    starts_json_object, Gateway, GatewayConfig, Partner, PartnerRequest, PreDecapError,
+    starts_json_object, Gateway, GatewayConfig, KeySet, Partner, PartnerRequest, PreDecapError,
     ReplayStore, TicketKey, ACCESS_TOKEN_PATH,
 };
 use h5_access::partner::PartnerCredentials;
@@ -68,6 +68,9 @@ pub struct Options {
     pub serve: Option<PathBuf>,
     /// Whole-request timeout (default [`REQUEST_TIMEOUT`]).
     pub request_timeout: Option<Duration>,
+    /// HPKE and ticket keys from a key file (`h5_access::gateway::KeySet`) instead of the seed
+    /// or the CSPRNG; the seed still derives the demo partner secret.
+    pub keys: Option<KeySet>,
     /// Per-VT call budget, calls per minute (default 120).
     pub calls_per_minute: Option<u64>,
     /// The state store (default: an in-process [`MemoryStore`](h5_access::gateway::MemoryStore));
@@ -94,6 +97,7 @@ impl std::fmt::Debug for Options {
             .field("test_hooks", &self.test_hooks)
             .field("serve", &self.serve)
             .field("request_timeout", &self.request_timeout)
+            .field("keys", &self.keys)
             .field("calls_per_minute", &self.calls_per_minute)
             .field("store", &self.store.as_ref().map(|_| "<custom>"))
             .finish()
@@ -374,7 +378,20 @@ fn build_gateway(
     if let Some(n) = options.calls_per_minute {
         config = config.with_calls_per_minute(n);
     }
-    let ticket = TicketKey::from_bytes(1, &*keys.bytes("ticket key")?);
+    let (hpke, previous_hpke, ticket, previous_ticket) = match &options.keys {
+        Some(k) => (
+            k.hpke.clone(),
+            k.previous_hpke.clone(),
+            k.ticket.clone(),
+            k.previous_ticket.clone(),
+        ),
+        None => (
+            keys.hpke_key(0)?,
+            None,
+            TicketKey::from_bytes(1, &*keys.bytes("ticket key")?),
+            None,
+        ),
+    };
     let demo_secret = keys.bytes("demo partner secret")?;
     let ids: Vec<String> = catalogue.products.iter().map(|p| p.id.clone()).collect();
     let partner = Partner::new(DEMO_PARTNER_ID, demo_secret.to_vec(), ids.clone())
@@ -384,8 +401,14 @@ fn build_gateway(
         .iter()
         .map(|p| (p.id.clone(), p.rate_bps))
         .collect();
-    let mut builder = Gateway::builder(keys.hpke_key(0)?, ticket)
-        .config(config)
+    let mut builder = Gateway::builder(hpke, ticket).config(config);
+    if let Some(k) = previous_hpke {
+        builder = builder.previous_key(k);
+    }
+    if let Some(k) = previous_ticket {
+        builder = builder.previous_ticket_key(k);
+    }
+    builder = builder
         .partner(partner)
         .service("profile", services::profile)
         .service("echo", services::echo)
@@ -408,6 +431,13 @@ fn build_gateway(
 ///
 /// Errors: [`SetupError`] (bad catalogue, CSPRNG failure).
 pub fn app(options: &Options) -> Result<Router, SetupError> {
+    app_and_gateway(options).map(|(router, _)| router)
+}
+
+/// [`app`], and the gateway behind it (for key reloads: [`Gateway::apply_keys`]).
+///
+/// Errors: [`SetupError`] (bad catalogue, CSPRNG failure).
+pub fn app_and_gateway(options: &Options) -> Result<(Router, Arc<Gateway>), SetupError> {
     let key_source = KeySource {
         seed: options
             .seed
@@ -424,7 +454,7 @@ pub fn app(options: &Options) -> Result<Router, SetupError> {
     });
 
     // The gateway's own routes (the library's router), plus the mock's demo and test routes.
-    let v1 = http::routes(gateway);
+    let v1 = http::routes(Arc::clone(&gateway));
     let mut mock = Router::new()
         .route("/healthz", get(healthz))
         .route("/demo/partner/launch", post(demo_launch));
@@ -445,9 +475,10 @@ pub fn app(options: &Options) -> Result<Router, SetupError> {
         router = router.fallback(move |req: Request| static_files(root.clone(), req));
     }
     let limit = options.request_timeout.unwrap_or(REQUEST_TIMEOUT);
-    Ok(http::protect(router, limit)
+    let router = http::protect(router, limit)
         .layer(http::cors(|origin| is_loopback_origin(origin.as_bytes())))
-        .layer(middleware::from_fn(http::access_log)))
+        .layer(middleware::from_fn(http::access_log));
+    Ok((router, gateway))
 }
 
 /// Serves `router` on `listener` (HTTP/1.1) until `shutdown` completes, then lets the open

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use h5_access::gateway::{RedisStore, RedisStoreConfig, ReplayStore};
-use h5_mock_gateway::{app, serve, Options, Redacted, HEADER_READ_TIMEOUT};
+use h5_access::gateway::{Gateway, KeySet, RedisStore, RedisStoreConfig, ReplayStore};
+use h5_mock_gateway::{app_and_gateway, serve, Options, Redacted, HEADER_READ_TIMEOUT};
 
 /// A small real h5-access gateway for tests and the demo.
 #[derive(Parser)]
@@ -35,6 +35,11 @@ struct Args {
     /// Enable the test-only routes under /test/.
     #[arg(long, env = "H5_GATEWAY_TEST_HOOKS")]
     test_hooks: bool,
+    /// Load the HPKE keys and ticket keys from this JSON key file (format: README.md "Keys for
+    /// a fleet"); reloaded on SIGHUP (a file that fails to load leaves the keys unchanged).
+    /// The seed (or the CSPRNG) still makes the demo partner secret.
+    #[arg(long, env = "H5_GATEWAY_KEY_FILE")]
+    key_file: Option<PathBuf>,
     /// Per-VT call budget, calls per minute.
     #[arg(long, env = "H5_GATEWAY_CALLS_PER_MINUTE", default_value_t = 120)]
     calls_per_minute: u64,
@@ -66,6 +71,7 @@ impl std::fmt::Debug for Args {
             .field("vt_ttl", &self.vt_ttl)
             .field("serve", &self.serve)
             .field("test_hooks", &self.test_hooks)
+            .field("key_file", &self.key_file)
             .field("calls_per_minute", &self.calls_per_minute)
             .field("redis", &Redacted(self.redis.is_some()))
             .field("redis_cluster", &self.redis_cluster)
@@ -95,6 +101,27 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down");
+}
+
+/// Reloads the key file on every SIGHUP received by `hup`. A file that does not load leaves the
+/// keys as they were (logged with the reason, never a key).
+#[cfg(unix)]
+async fn reload_keys_on_sighup(
+    mut hup: tokio::signal::unix::Signal,
+    path: PathBuf,
+    gateway: std::sync::Arc<Gateway>,
+) {
+    while hup.recv().await.is_some() {
+        let applied = KeySet::load(&path).map(|k| {
+            let ids = format!("{k:?}");
+            gateway.apply_keys(k).map(|()| ids)
+        });
+        match applied {
+            Ok(Ok(ids)) => tracing::info!(keys = %ids, "key file reloaded"),
+            Ok(Err(e)) => tracing::error!(error = %e, "key file refused; keys unchanged"),
+            Err(e) => tracing::error!(error = %e, "key file refused; keys unchanged"),
+        }
+    }
 }
 
 #[tokio::main]
@@ -138,6 +165,16 @@ async fn main() -> ExitCode {
         None => None,
     };
     let redis = store.is_some();
+    let keys = match &args.key_file {
+        Some(path) => match KeySet::load(path) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                eprintln!("h5-mock-gateway: --key-file {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+        },
+        None => None,
+    };
     let options = Options {
         seed: args.seed,
         products_json,
@@ -147,9 +184,10 @@ async fn main() -> ExitCode {
         serve: args.serve,
         request_timeout: None,
         calls_per_minute: Some(args.calls_per_minute),
+        keys,
         store,
     };
-    let router = match app(&options) {
+    let (router, gateway) = match app_and_gateway(&options) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("h5-mock-gateway: {e}");
@@ -170,6 +208,22 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // SIGHUP is listened for before the address is printed, so a reload request sent as soon as
+    // the gateway is up never hits the default action (termination).
+    #[cfg(unix)]
+    if let Some(path) = args.key_file.clone() {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+            Ok(hup) => {
+                tokio::spawn(reload_keys_on_sighup(hup, path, gateway));
+            }
+            Err(e) => {
+                eprintln!("h5-mock-gateway: cannot listen for SIGHUP: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    drop(gateway);
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "h5-mock-gateway listening on http://{addr}");
     let _ = out.flush();

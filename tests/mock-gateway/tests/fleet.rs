@@ -9,9 +9,10 @@ mod support;
 
 use std::time::Duration;
 
+use h5_access::protocol::{KeyConfig, KeyPair};
 use support::{
-    call_code, call_request, exchange, exchange_code, exchange_request, vt_of, Instance,
-    RedisCluster, RedisServer, SlowProxy,
+    call_code, call_request, exchange, exchange_code, exchange_request, key_file, vt_of, Instance,
+    RedisCluster, RedisServer, SlowProxy, TempDir,
 };
 
 /// Starts `n` instances on the store named by `redis_args`.
@@ -319,4 +320,85 @@ async fn a_fleet_on_a_redis_cluster() {
     let counts = cluster.key_counts();
     assert_eq!(counts.len(), 3);
     assert!(counts.iter().all(|&n| n > 0), "{counts:?}");
+}
+
+/// The fleet rotation procedure of README.md "Keys for a fleet": both instances load one key
+/// file; step 1 adds the new keys as previous everywhere, step 2 makes them current everywhere
+/// (SIGHUP, no restart). Tokens and requests made under the old keys stay valid, a token
+/// sealed by one instance under the new ticket key opens on the other, a broken file changes
+/// nothing, and a key dropped from the file is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_files_are_shared_and_rotated_without_restart() {
+    let redis = RedisServer::start(false);
+    let url = redis.url();
+    let dir = TempDir::new("keys");
+    let path = dir.0.join("keys.json");
+    let write = |text: String| std::fs::write(&path, text).unwrap();
+    write(key_file(&[(1, 0x11)], &[(1, 0x21)]));
+    let p = path.to_str().unwrap().to_owned();
+    let args = [
+        "--redis",
+        &url,
+        "--key-file",
+        &p,
+        "--redis-timeout-ms",
+        "5000",
+    ];
+    let gws = [Instance::start(&args), Instance::start(&args)];
+    let k1 = KeyPair::from_private_key(1, &[0x11; 32]).unwrap();
+    for gw in &gws {
+        assert_eq!(gw.key().await.encode(), k1.config().encode());
+    }
+    let cfg1: KeyConfig = k1.config().clone();
+    // An AT sealed with ticket key 1, and an exchange to HPKE key 1 sent only after rotation.
+    let at = gws[0].test_at("u-rotate").await;
+    let (old_req, old_ctx) = exchange_request(&cfg1, &at);
+
+    // Step 1: the new keys (HPKE 2, ticket 2) as previous on every instance.
+    write(key_file(&[(1, 0x11), (2, 0x12)], &[(1, 0x21), (2, 0x22)]));
+    for gw in &gws {
+        gw.hangup();
+        gw.wait_for_key_ids(&[1, 2]).await;
+    }
+    // Step 2: the new keys current on every instance.
+    write(key_file(&[(2, 0x12), (1, 0x11)], &[(2, 0x22), (1, 0x21)]));
+    for gw in &gws {
+        gw.hangup();
+        gw.wait_for_key_ids(&[2, 1]).await;
+    }
+    // Old HPKE key and old ticket key still accepted; the VT is sealed with ticket key 2 by
+    // instance 1 and opened by instance 0.
+    let issued = gws[1].exchange_raw(&old_req, &old_ctx).await;
+    assert_eq!(exchange_code(&issued), "ISSUED");
+    let vt = vt_of(issued);
+    let secret = old_ctx.into_session_secret();
+    let cfg2 = gws[0].key().await;
+    assert_eq!(cfg2.key_id(), 2);
+    let (r, c) = call_request(&cfg2, &vt, &secret, "{}");
+    assert_eq!(call_code(&gws[0].call_raw(&r, &c).await), "OK");
+
+    // A broken file leaves the keys as they were; the instance keeps serving.
+    write("{not json".into());
+    gws[0].hangup();
+    let at2 = gws[0].test_at("u-after-broken").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(gws[0].key_ids().await, [2, 1]);
+    assert_eq!(exchange_code(&exchange(&gws[0], &at2).await.0), "ISSUED");
+
+    // Next rotation: key 1 leaves the file; a request to it is 422 KEY_UNKNOWN.
+    write(key_file(&[(3, 0x13), (2, 0x12)], &[(3, 0x23), (2, 0x22)]));
+    gws[0].hangup();
+    gws[0].wait_for_key_ids(&[3, 2]).await;
+    let (req, _) = exchange_request(&cfg1, &gws[0].test_at("u-gone").await);
+    let (status, body) = gws[0]
+        .post(
+            "/v1/exchange",
+            "application/vnd.h5-access.exchange-req",
+            req,
+            None,
+        )
+        .await;
+    assert_eq!(status, 422);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["code"], "KEY_UNKNOWN");
 }

@@ -355,6 +355,41 @@ impl Instance {
         }
     }
 
+    /// Sends SIGHUP (the mock reloads its key file).
+    pub fn hangup(&self) {
+        let status = Command::new("kill")
+            .args(["-HUP", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// The key ids `/v1/keys` lists, current first.
+    pub async fn key_ids(&self) -> Vec<u8> {
+        let res = self
+            .http
+            .get(format!("{}/v1/keys", self.base))
+            .send()
+            .await
+            .unwrap();
+        KeyConfig::decode_list(&res.bytes().await.unwrap())
+            .unwrap()
+            .iter()
+            .map(KeyConfig::key_id)
+            .collect()
+    }
+
+    /// Polls `/v1/keys` (bounded: 100 × 50 ms) until it lists `want`.
+    pub async fn wait_for_key_ids(&self, want: &[u8]) {
+        for _ in 0..100 {
+            if self.key_ids().await == want {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(self.key_ids().await, want, "key file not reloaded");
+    }
+
     /// Whether the process is still running (it did not panic or exit).
     pub fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
@@ -526,4 +561,24 @@ pub async fn exchange(gw: &Instance, at: &str) -> (ExchangeResponse, SessionSecr
     let (req, ctx) = exchange_request(&gw.key().await, at);
     let r = gw.exchange_raw(&req, &ctx).await;
     (r, ctx.into_session_secret())
+}
+
+/// 32 bytes as base64url without padding (key file values).
+pub fn b64(bytes: &[u8; 32]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A key file: HPKE keys `(id, private key byte)` and ticket keys `(id, secret byte)`, each
+/// key 32 copies of its byte; current first.
+pub fn key_file(hpke: &[(u8, u8)], ticket: &[(u8, u8)]) -> String {
+    let hpke: Vec<Value> = hpke
+        .iter()
+        .map(|&(id, b)| json!({"key_id": id, "private_key": b64(&[b; 32])}))
+        .collect();
+    let ticket: Vec<Value> = ticket
+        .iter()
+        .map(|&(id, b)| json!({"key_id": id, "secret": b64(&[b; 32])}))
+        .collect();
+    json!({"hpke_keys": hpke, "ticket_keys": ticket}).to_string()
 }
