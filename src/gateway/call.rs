@@ -87,9 +87,11 @@ impl Gateway {
             partner: &vt.partner,
             subject: &vt.subject,
             product: &vt.product,
+            service: &req.service,
+            request_id: &req.request_id,
             now,
         };
-        let answer = match service.call(&call_ctx, &req.body) {
+        let answer = match service.call(&call_ctx, &req.body).await {
             Ok(body) => CallResponse::Ok { body },
             Err(ServiceError::Rejected) => return refuse_call(&ctx, codes::SERVICE_REJECTED),
             Err(_) => return refuse_call(&ctx, codes::INTERNAL),

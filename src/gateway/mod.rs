@@ -14,7 +14,7 @@
 //! Files: `config` (lifetimes, windows), `partners` (accounts, requests), `builder`,
 //! `key_ring` (current + previous keys), `key_file` (keys a fleet shares, reloadable), one file per handler (`exchange`, `call`,
 //! `partner_api`), `store` (the state trait, `MemoryStore`), `redis_store` (feature `redis`),
-//! `service`, `tokens` (AT and VT), `error`.
+//! `service`, `upstream` (services that are HTTP backends, feature `upstream`), `tokens` (AT and VT), `error`.
 
 mod builder;
 mod call;
@@ -32,6 +32,8 @@ mod redis_store;
 mod service;
 mod store;
 mod tokens;
+#[cfg(feature = "upstream")]
+mod upstream;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -51,11 +53,13 @@ pub use redis_store::{
     RedisConfigError, RedisStore, RedisStoreConfig, DEFAULT_COMMAND_TIMEOUT, DEFAULT_KEY_PREFIX,
     MAX_KEY_PREFIX_LEN,
 };
-pub use service::{CallContext, Service, ServiceError};
+pub use service::{CallContext, Service, ServiceError, ServiceFuture};
 pub use store::{MemoryStore, ReplayStore, StoreError, StoreFuture, DEFAULT_CAPACITY, MAX_KEY_LEN};
 pub use tokens::{
     AccessClaims, IssuedClaims, TicketKey, MAX_AT_PRODUCTS, MAX_SUBJECT_LEN, TOKEN_ID_LEN,
 };
+#[cfg(feature = "upstream")]
+pub use upstream::{UpstreamConfigError, UpstreamService, DEFAULT_UPSTREAM_TIMEOUT};
 
 /// Largest request body the gateway accepts on any endpoint: 64 KiB.
 pub const MAX_REQUEST_LEN: usize = 64 * 1024;

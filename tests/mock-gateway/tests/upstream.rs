@@ -1,0 +1,258 @@
+//! Services that are the provider's HTTP backends (`h5_access::gateway::UpstreamService`): a
+//! small real backend on 127.0.0.1 (axum) behind an in-process gateway. The answer is sealed;
+//! the backend sees the verified context in headers; a timeout, a 500, a 400, an oversize or a
+//! non-JSON answer and an unreachable backend are each a sealed refusal with its exact code.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::Router;
+use h5_access::gateway::{
+    CallContext, Gateway, Partner, Service as _, ServiceError, TicketKey, UpstreamService,
+};
+use h5_access::protocol::{
+    encapsulate_request, CallRequest, CallResponse, Channel, ExchangeRequest, ExchangeResponse,
+    KeyConfig, KeyPair, SessionSecret, Token,
+};
+use serde_json::{json, Value};
+
+const PRODUCT: &str = "wealth-01";
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn header(h: &HeaderMap, name: &str) -> String {
+    h.get(name).unwrap().to_str().unwrap().to_owned()
+}
+
+/// The test backend: `/context` answers what it was told, the others misbehave.
+async fn backend() -> String {
+    let app = Router::new()
+        .route(
+            "/context",
+            post(|h: HeaderMap, body: String| async move {
+                json!({
+                    "partner": header(&h, "h5-partner"),
+                    "subject": header(&h, "h5-subject"),
+                    "product": header(&h, "h5-product"),
+                    "service": header(&h, "h5-service"),
+                    "request_id": header(&h, "h5-request-id"),
+                    "content_type": header(&h, "content-type"),
+                    "body": serde_json::from_str::<Value>(&body).unwrap(),
+                })
+                .to_string()
+            }),
+        )
+        .route(
+            "/slow",
+            post(|| async {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                "{}"
+            }),
+        )
+        .route(
+            "/fail",
+            post(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "{}") }),
+        )
+        .route(
+            "/reject",
+            post(|| async { (StatusCode::BAD_REQUEST, r#"{"error":"no"}"#) }),
+        )
+        .route(
+            "/big",
+            post(|| async { format!("\"{}\"", "a".repeat(2_000)) }),
+        )
+        .route(
+            "/big-stream",
+            post(|| async {
+                let chunks = (0..20).map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![b' '; 100])));
+                Body::from_stream(futures_util::stream::iter(chunks))
+            }),
+        )
+        .route("/not-json", post(|| async { "hello" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+fn upstream(base: &str, path: &str) -> UpstreamService {
+    UpstreamService::new(&format!("{base}{path}"))
+        .unwrap()
+        .with_timeout(Duration::from_millis(500))
+        .with_max_answer_len(1_000)
+}
+
+async fn gateway() -> Gateway {
+    let base = backend().await;
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    Gateway::builder(
+        KeyPair::derive(1, &[1; 32]),
+        TicketKey::from_bytes(1, &[2; 32]),
+    )
+    .partner(Partner::new("p1", vec![3; 32], [PRODUCT]).unwrap())
+    .product(PRODUCT, r#"{"title":"A"}"#)
+    .service("context", upstream(&base, "/context"))
+    .service("slow", upstream(&base, "/slow"))
+    .service("fail", upstream(&base, "/fail"))
+    .service("reject", upstream(&base, "/reject"))
+    .service("big", upstream(&base, "/big"))
+    .service("big-stream", upstream(&base, "/big-stream"))
+    .service("not-json", upstream(&base, "/not-json"))
+    .service(
+        "gone",
+        upstream(&format!("http://127.0.0.1:{closed}"), "/x"),
+    )
+    .build()
+    .unwrap()
+}
+
+async fn session(gw: &Gateway) -> (KeyConfig, Token, SessionSecret) {
+    let cfg = KeyConfig::decode_list(&gw.key_config_list())
+        .unwrap()
+        .remove(0);
+    let at = gw
+        .mint_access_token("p1", "user-7", &[PRODUCT.into()], now(), now() + 300)
+        .unwrap()
+        .token;
+    let pt = ExchangeRequest {
+        request_id: [9; 16],
+        client_time: now(),
+        product: PRODUCT.into(),
+        subject_token: at,
+    }
+    .encode()
+    .unwrap();
+    let (req, ctx) = encapsulate_request(&cfg, Channel::Exchange, &pt).unwrap();
+    let res = gw.handle_exchange(&req, now()).await.unwrap();
+    let vt = match ExchangeResponse::decode(&ctx.open_response(&res.body).unwrap()).unwrap() {
+        ExchangeResponse::Issued { issued_token, .. } => issued_token,
+        other => panic!("{other:?}"),
+    };
+    (cfg, vt, ctx.into_session_secret())
+}
+
+async fn call(
+    gw: &Gateway,
+    s: &(KeyConfig, Token, SessionSecret),
+    service: &str,
+    request_id: [u8; 16],
+) -> CallResponse {
+    let pt = CallRequest {
+        request_id,
+        client_time: now(),
+        issued_token: s.1.clone(),
+        service: service.into(),
+        body: r#"{"amount":5}"#.into(),
+    }
+    .encode(&s.2)
+    .unwrap();
+    let (req, ctx) = encapsulate_request(&s.0, Channel::Call, &pt).unwrap();
+    let res = gw.handle_call(&req, now()).await.unwrap();
+    CallResponse::decode(&ctx.open_response(&res.body).unwrap()).unwrap()
+}
+
+fn code(r: &CallResponse) -> &str {
+    match r {
+        CallResponse::Refused { code } => code,
+        other => panic!("expected Refused, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answer_is_sealed_with_the_verified_context() {
+    let gw = Arc::new(gateway().await);
+    let s = session(&gw).await;
+    let mut rid = [0u8; 16];
+    rid[0] = 0xab;
+    rid[15] = 0x01;
+    let r = call(&gw, &s, "context", rid).await;
+    let CallResponse::Ok { body } = r else {
+        panic!("{r:?}")
+    };
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        v,
+        json!({
+            "partner": "p1",
+            "subject": "user-7",
+            "product": PRODUCT,
+            "service": "context",
+            "request_id": "ab000000000000000000000000000001",
+            "content_type": "application/json",
+            "body": {"amount": 5},
+        })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backend_failures_are_sealed_refusals() {
+    let gw = gateway().await;
+    let s = session(&gw).await;
+    for (i, (service, want)) in [
+        ("slow", "INTERNAL"),
+        ("fail", "INTERNAL"),
+        ("reject", "SERVICE_REJECTED"),
+        ("big", "INTERNAL"),
+        ("big-stream", "INTERNAL"),
+        ("not-json", "INTERNAL"),
+        ("gone", "INTERNAL"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let r = call(&gw, &s, service, [u8::try_from(i).unwrap() + 1; 16]).await;
+        assert_eq!(code(&r), want, "{service}");
+    }
+    // The session is fine afterwards.
+    assert!(matches!(
+        call(&gw, &s, "context", [0x77; 16]).await,
+        CallResponse::Ok { .. }
+    ));
+}
+
+/// The same cases on the service itself: each failure is its own `ServiceError`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_backend_failure_has_its_own_service_error() {
+    let base = backend().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let rid = [1u8; 16];
+    let ctx = CallContext::new("p1", "user-7", PRODUCT, "svc", &rid, now());
+    for (path, want) in [
+        ("/slow", ServiceError::Timeout),
+        ("/fail", ServiceError::Internal),
+        ("/reject", ServiceError::Rejected),
+        ("/big", ServiceError::TooLarge),
+        ("/big-stream", ServiceError::TooLarge),
+        ("/not-json", ServiceError::Internal),
+    ] {
+        let r = upstream(&base, path).call(&ctx, "{}").await;
+        assert_eq!(r, Err(want), "{path}");
+    }
+    let gone = upstream(&format!("http://127.0.0.1:{closed}"), "/x");
+    assert_eq!(gone.call(&ctx, "{}").await, Err(ServiceError::Unavailable));
+    let ok = upstream(&base, "/context")
+        .call(&ctx, r#"{"n":1}"#)
+        .await
+        .unwrap();
+    let v: Value = serde_json::from_str(&ok).unwrap();
+    assert_eq!(v["request_id"], "01010101010101010101010101010101");
+    assert_eq!(v["body"], json!({"n": 1}));
+}
