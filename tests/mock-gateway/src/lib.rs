@@ -23,7 +23,7 @@ use axum::Router;
 use h5_access::gateway::http::{self, read_body};
 use h5_access::gateway::{
     starts_json_object, Gateway, GatewayConfig, KeySet, Partner, PartnerRequest, PreDecapError,
-    ReplayStore, TicketKey, ACCESS_TOKEN_PATH,
+    ReplayStore, TicketKey, UpstreamService, ACCESS_TOKEN_PATH,
 };
 use h5_access::partner::PartnerCredentials;
 use h5_access::protocol::KeyPair;
@@ -71,6 +71,8 @@ pub struct Options {
     /// HPKE and ticket keys from a key file (`h5_access::gateway::KeySet`) instead of the seed
     /// or the CSPRNG; the seed still derives the demo partner secret.
     pub keys: Option<KeySet>,
+    /// More services, each answered by an HTTP backend (`--upstream name=url`).
+    pub upstreams: Vec<(String, UpstreamService)>,
     /// Per-VT call budget, calls per minute (default 120).
     pub calls_per_minute: Option<u64>,
     /// The state store (default: an in-process [`MemoryStore`](h5_access::gateway::MemoryStore));
@@ -98,6 +100,7 @@ impl std::fmt::Debug for Options {
             .field("serve", &self.serve)
             .field("request_timeout", &self.request_timeout)
             .field("keys", &self.keys)
+            .field("upstreams", &self.upstreams)
             .field("calls_per_minute", &self.calls_per_minute)
             .field("store", &self.store.as_ref().map(|_| "<custom>"))
             .finish()
@@ -415,6 +418,9 @@ fn build_gateway(
         .service("quote", services::Quote::new(rates));
     for p in &catalogue.products {
         builder = builder.product(p.id.clone(), p.page.to_string());
+    }
+    for (name, service) in &options.upstreams {
+        builder = builder.service(name.clone(), service.clone());
     }
     if let Some(store) = &options.store {
         builder = builder.store(Arc::clone(store));

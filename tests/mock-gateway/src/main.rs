@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use h5_access::gateway::{Gateway, KeySet, RedisStore, RedisStoreConfig, ReplayStore};
+use h5_access::gateway::{
+    Gateway, KeySet, RedisStore, RedisStoreConfig, ReplayStore, UpstreamService,
+};
 use h5_mock_gateway::{app_and_gateway, serve, Options, Redacted, HEADER_READ_TIMEOUT};
 
 /// A small real h5-access gateway for tests and the demo.
@@ -40,6 +42,14 @@ struct Args {
     /// The seed (or the CSPRNG) still makes the demo partner secret.
     #[arg(long, env = "H5_GATEWAY_KEY_FILE")]
     key_file: Option<PathBuf>,
+    /// Add a service answered by an HTTP backend: `NAME=URL` (repeatable), e.g.
+    /// `--upstream orders=http://127.0.0.1:9000/orders`. The backend gets the call's JSON body
+    /// and the verified context in h5-* headers (README.md "Gateway integration").
+    #[arg(long = "upstream", value_name = "NAME=URL")]
+    upstreams: Vec<String>,
+    /// Bound on one upstream call (connect, send, whole answer), milliseconds.
+    #[arg(long, env = "H5_GATEWAY_UPSTREAM_TIMEOUT_MS", default_value_t = 5000)]
+    upstream_timeout_ms: u64,
     /// Per-VT call budget, calls per minute.
     #[arg(long, env = "H5_GATEWAY_CALLS_PER_MINUTE", default_value_t = 120)]
     calls_per_minute: u64,
@@ -72,6 +82,8 @@ impl std::fmt::Debug for Args {
             .field("serve", &self.serve)
             .field("test_hooks", &self.test_hooks)
             .field("key_file", &self.key_file)
+            .field("upstreams", &self.upstreams.len())
+            .field("upstream_timeout_ms", &self.upstream_timeout_ms)
             .field("calls_per_minute", &self.calls_per_minute)
             .field("redis", &Redacted(self.redis.is_some()))
             .field("redis_cluster", &self.redis_cluster)
@@ -175,6 +187,23 @@ async fn main() -> ExitCode {
         },
         None => None,
     };
+    let mut upstreams = Vec::new();
+    for spec in &args.upstreams {
+        let Some((name, url)) = spec.split_once('=') else {
+            eprintln!("h5-mock-gateway: --upstream wants NAME=URL");
+            return ExitCode::FAILURE;
+        };
+        match UpstreamService::new(url) {
+            Ok(s) => upstreams.push((
+                name.to_owned(),
+                s.with_timeout(std::time::Duration::from_millis(args.upstream_timeout_ms)),
+            )),
+            Err(e) => {
+                eprintln!("h5-mock-gateway: --upstream {name}: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     let options = Options {
         seed: args.seed,
         products_json,
@@ -185,6 +214,7 @@ async fn main() -> ExitCode {
         request_timeout: None,
         calls_per_minute: Some(args.calls_per_minute),
         keys,
+        upstreams,
         store,
     };
     let (router, gateway) = match app_and_gateway(&options) {

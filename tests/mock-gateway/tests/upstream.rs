@@ -20,6 +20,8 @@ use h5_access::protocol::{
 };
 use serde_json::{json, Value};
 
+mod support;
+
 const PRODUCT: &str = "wealth-01";
 
 fn now() -> u64 {
@@ -255,4 +257,31 @@ async fn each_backend_failure_has_its_own_service_error() {
     let v: Value = serde_json::from_str(&ok).unwrap();
     assert_eq!(v["request_id"], "01010101010101010101010101010101");
     assert_eq!(v["body"], json!({"n": 1}));
+}
+
+/// The mock binary with `--upstream`: the backend's answer comes back sealed over HTTP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mock_forwards_to_an_upstream_given_on_its_command_line() {
+    let base = backend().await;
+    let ctx_url = format!("context={base}/context");
+    let fail_url = format!("fail={base}/fail");
+    let gw = support::Instance::start(&["--upstream", &ctx_url, "--upstream", &fail_url]);
+    let at = gw.test_at("u-up").await;
+    let (x, secret) = support::exchange(&gw, &at).await;
+    let vt = support::vt_of(x);
+    let cfg = gw.key().await;
+    let (r, c) = support::call_request_to(&cfg, &vt, &secret, "context", r#"{"q":true}"#);
+    match gw.call_raw(&r, &c).await {
+        CallResponse::Ok { body } => {
+            let v: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(v["partner"], "demo-partner");
+            assert_eq!(v["subject"], "u-up");
+            assert_eq!(v["product"], support::PRODUCT);
+            assert_eq!(v["service"], "context");
+            assert_eq!(v["body"], json!({"q": true}));
+        }
+        other => panic!("{other:?}"),
+    }
+    let (r, c) = support::call_request_to(&cfg, &vt, &secret, "fail", "{}");
+    assert_eq!(support::call_code(&gw.call_raw(&r, &c).await), "INTERNAL");
 }

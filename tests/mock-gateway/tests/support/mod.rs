@@ -519,11 +519,21 @@ pub fn call_request(
     secret: &SessionSecret,
     body: &str,
 ) -> (Vec<u8>, ClientContext) {
+    call_request_to(cfg, vt, secret, "echo", body)
+}
+
+pub fn call_request_to(
+    cfg: &KeyConfig,
+    vt: &Token,
+    secret: &SessionSecret,
+    service: &str,
+    body: &str,
+) -> (Vec<u8>, ClientContext) {
     let pt = CallRequest {
         request_id: rid(),
         client_time: now(),
         issued_token: vt.clone(),
-        service: "echo".into(),
+        service: service.into(),
         body: body.into(),
     }
     .encode(secret)
