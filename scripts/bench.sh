@@ -81,6 +81,20 @@ pin 0 target/native/h5-bench-load --gateway-bin target/native/h5-mock-gateway \
   --requests "${BENCH_REQUESTS:-20000}" --concurrency "${BENCH_CONCURRENCY:-32}" --time-cap 60 \
   --server-cpu 1 --server-log "$OUT/gateway-load.log" > "$OUT/load.json"
 cat "$OUT/load.json"
+step "3d. the same HTTP load with the state in Redis (redis-server on loopback, CPU 0)"
+redis_port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
+pin 0 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no > "$OUT/redis.log" 2>&1 &
+redis_pid=$!
+trap 'kill "$redis_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+pin 0 target/native/h5-bench-load --gateway-bin target/native/h5-mock-gateway \
+  --requests "${BENCH_REQUESTS:-20000}" --concurrency "${BENCH_CONCURRENCY:-32}" --time-cap 60 \
+  --server-cpu 1 --server-log "$OUT/gateway-load-redis.log" \
+  --redis "redis://127.0.0.1:$redis_port" > "$OUT/load-redis.json"
+kill "$redis_pid" 2>/dev/null || true
+wait "$redis_pid" 2>/dev/null || true
+trap - EXIT
+cat "$OUT/load-redis.json"
 step "3c. the same criterion bench built with the release profile (size-tuned for the wasm), CPU 1"
 CRITERION_HOME=$OUT/criterion-release pin 1 \
   cargo bench --features gateway --bench gateway_exchange
