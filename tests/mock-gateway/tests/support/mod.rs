@@ -62,13 +62,18 @@ impl Drop for TempDir {
 }
 
 /// A port `p` on 127.0.0.1 that is free, with `p + 10000` free too (a cluster node's bus
-/// port). Tried from a random start in 20000..45000; bounded.
+/// port). Ports are handed out from one counter per test process (random start in
+/// 20000..45000), so two tests of this binary never pick the same one; bounded.
 pub fn free_port_pair() -> u16 {
+    use std::sync::atomic::AtomicU32;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
     let mut r = [0u8; 2];
     getrandom::fill(&mut r).unwrap();
-    let start = 20_000 + u16::from_le_bytes(r) % 25_000;
-    for i in 0..2_000u16 {
-        let p = 20_000 + (start - 20_000 + i * 7) % 25_000;
+    let start = 20_000 + u32::from(u16::from_le_bytes(r)) % 25_000;
+    let _ = NEXT.compare_exchange(0, start, Ordering::SeqCst, Ordering::SeqCst);
+    for _ in 0..2_000 {
+        let p = NEXT.fetch_add(1, Ordering::SeqCst);
+        let p = u16::try_from(20_000 + (p - 20_000) % 25_000).unwrap();
         let a = TcpListener::bind(("127.0.0.1", p));
         let b = TcpListener::bind(("127.0.0.1", p + 10_000));
         if a.is_ok() && b.is_ok() {
@@ -106,15 +111,27 @@ impl RedisServer {
             dir: TempDir::new("redis"),
             extra: extra.iter().map(|s| s.to_string()).collect(),
         };
-        s.spawn();
+        s.spawn_on_a_free_port();
         s
+    }
+
+    /// Spawns, moving to another port (bounded: 5 tries) if another process took this one.
+    fn spawn_on_a_free_port(&mut self) {
+        for _ in 0..5 {
+            if self.try_spawn() {
+                return;
+            }
+            self.port = free_port_pair();
+        }
+        panic!("redis-server could not bind a free port");
     }
 
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    fn spawn(&mut self) {
+    /// Starts the server and waits for its PONG; `false` if it exited first (port taken).
+    fn try_spawn(&mut self) -> bool {
         let mut cmd = Command::new("redis-server");
         cmd.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--protected-mode", "no"])
@@ -132,7 +149,23 @@ impl RedisServer {
             .spawn()
             .expect("redis-server (apt-get install redis-server; scripts/bootstrap.sh)");
         self.child = Some(child);
-        wait_for_ping(self.port);
+        for _ in 0..200 {
+            // The PONG must come from this server: if another process held the port, ours has
+            // exited (bind failure).
+            let alive = self
+                .child
+                .as_mut()
+                .is_some_and(|c| matches!(c.try_wait(), Ok(None)));
+            if !alive {
+                self.child = None;
+                return false;
+            }
+            if redis_cli(self.port, &["ping"]).is_some_and(|s| s.trim() == "PONG") {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("redis-server on {} did not answer PING", self.port);
     }
 
     /// SIGKILL: no shutdown save, connections reset.
@@ -145,7 +178,11 @@ impl RedisServer {
     /// Starts it again on the same port (and, durable, from the same append-only file).
     pub fn restart(&mut self) {
         self.kill();
-        self.spawn();
+        assert!(
+            self.try_spawn(),
+            "port {} taken while Redis was down",
+            self.port
+        );
     }
 }
 
@@ -165,16 +202,6 @@ fn redis_cli(port: u16, args: &[&str]) -> Option<String> {
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn wait_for_ping(port: u16) {
-    for _ in 0..200 {
-        if redis_cli(port, &["ping"]).is_some_and(|s| s.trim() == "PONG") {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("redis-server on {port} did not answer PING");
 }
 
 /// Three `redis-server --cluster-enabled yes` masters joined by `redis-cli --cluster create`
@@ -204,7 +231,7 @@ impl RedisCluster {
                     "5000".into(),
                 ],
             };
-            n.spawn();
+            n.spawn_on_a_free_port();
             nodes.push(n);
         }
         let addrs: Vec<String> = nodes
