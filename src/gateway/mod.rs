@@ -1,8 +1,9 @@
 //! The provider's half of h5-access (cargo feature `gateway`, native only, framework-agnostic):
 //! access-token issuance for partners, the AT→VT exchange and the page's service calls.
 //!
-//! A [`Gateway`] takes request bytes and the current time and returns response bytes; the HTTP
-//! server around it (status codes, media types, body limits) is the caller's. The HTTP surface
+//! A [`Gateway`] takes request bytes and the current time and returns response bytes (its
+//! handlers are `async`: the state store may be remote); the HTTP server around it (status
+//! codes, media types, body limits) is the caller's, or `http`'s (feature `http`). The HTTP surface
 //! it is meant for is docs/PROTOCOL.md §7; the tokens are §8, the partner API §10, the state
 //! store §11 and every error code §6.
 //!
@@ -12,9 +13,11 @@
 //!   of [`crate::protocol::codes`], so only the holder of the request's secret learns it.
 //!
 //! Files: `config` (lifetimes, windows), `partners` (accounts, requests), `builder`,
-//! `key_ring` (current + previous keys), `key_file` (keys a fleet shares, reloadable), one file per handler (`exchange`, `call`,
-//! `partner_api`), `store` (the state trait, `MemoryStore`), `redis_store` (feature `redis`),
-//! `service`, `upstream` (services that are HTTP backends, feature `upstream`), `tokens` (AT and VT), `error`.
+//! `key_ring` (current + previous keys), `key_file` (keys a fleet shares, reloadable), one
+//! file per handler (`exchange`, `call`, `partner_api`), `store` (the state trait,
+//! `MemoryStore`), `redis_store` (feature `redis`), `service`, `upstream` (services that are
+//! HTTP backends, feature `upstream`), `http` (the axum router, feature `http`), `tokens`
+//! (AT and VT), `error`.
 
 mod builder;
 mod call;
