@@ -7,6 +7,7 @@
 
 mod support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use h5_access::protocol::{KeyConfig, KeyPair};
@@ -401,4 +402,75 @@ async fn key_files_are_shared_and_rotated_without_restart() {
     assert_eq!(status, 422);
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["code"], "KEY_UNKNOWN");
+}
+
+/// `RedisStore` itself against a real Redis and a real cluster: the atomic semantics of
+/// docs/PROTOCOL.md §11 (one winner of concurrent inserts, expiry, fixed-window counters with
+/// their expiry set by the first increment) and the key prefix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_store_semantics_single_and_cluster() {
+    use h5_access::gateway::{RedisStore, RedisStoreConfig, ReplayStore};
+    let redis = RedisServer::start(false);
+    let cluster = RedisCluster::start();
+    let configs = [
+        RedisStoreConfig::single(redis.url()),
+        RedisStoreConfig::cluster(cluster.nodes.iter().map(RedisServer::url)),
+    ];
+    for config in configs {
+        let cluster_mode = config.cluster;
+        let store = Arc::new(RedisStore::open(config.with_key_prefix("sem:")).unwrap());
+        // 50 concurrent inserts of one key: exactly one winner.
+        let wins = futures_util::future::join_all((0..50).map(|_| {
+            let s = Arc::clone(&store);
+            async move { s.insert_if_absent(b"rq:one", 60, 0).await.unwrap() }
+        }))
+        .await;
+        assert_eq!(
+            wins.iter().filter(|w| **w).count(),
+            1,
+            "cluster {cluster_mode}"
+        );
+        // Expiry: a 1 s entry is gone after it.
+        assert_eq!(store.insert_if_absent(b"rq:short", 1, 0).await, Ok(true));
+        assert_eq!(store.insert_if_absent(b"rq:short", 1, 0).await, Ok(false));
+        let mut reinserted = false;
+        for _ in 0..40 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if store.insert_if_absent(b"rq:short", 1, 0).await == Ok(true) {
+                reinserted = true;
+                break;
+            }
+        }
+        assert!(reinserted, "entry never expired");
+        // Counters: distinct counts under concurrency, then a new window after expiry.
+        let mut counts = futures_util::future::join_all((0..20).map(|_| {
+            let s = Arc::clone(&store);
+            async move { s.increment(b"rl:vt", 1, 0).await.unwrap() }
+        }))
+        .await;
+        counts.sort_unstable();
+        assert_eq!(counts, (1..=20).collect::<Vec<u64>>());
+        let mut restarted = false;
+        for _ in 0..40 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if store.increment(b"rl:vt", 1, 0).await == Ok(1) {
+                restarted = true;
+                break;
+            }
+        }
+        assert!(restarted, "counter window never ended");
+    }
+    // The prefix is on every key, and a counter has its TTL from the first increment on.
+    let single =
+        RedisStore::open(RedisStoreConfig::single(redis.url()).with_key_prefix("sem:")).unwrap();
+    assert_eq!(single.increment(b"rl:keep", 60, 0).await, Ok(1));
+    let keys = support::redis_cli_out(redis.port, &["--scan"]);
+    assert!(keys.lines().all(|k| k.starts_with("sem:")), "{keys}");
+    assert!(keys.lines().any(|k| k == "sem:rq:one"), "{keys}");
+    assert!(keys.lines().any(|k| k == "sem:rl:keep"), "{keys}");
+    let ttl: i64 = support::redis_cli_out(redis.port, &["ttl", "sem:rl:keep"])
+        .trim()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&ttl), "{ttl}");
 }

@@ -192,6 +192,11 @@ impl Drop for RedisServer {
     }
 }
 
+/// `redis-cli -p port args…`'s standard output (panics if it fails).
+pub fn redis_cli_out(port: u16, args: &[&str]) -> String {
+    redis_cli(port, args).expect("redis-cli failed")
+}
+
 fn redis_cli(port: u16, args: &[&str]) -> Option<String> {
     let out = Command::new("redis-cli")
         .args(["-h", "127.0.0.1", "-p", &port.to_string()])
