@@ -62,7 +62,10 @@ pub use tokens::{
     AccessClaims, IssuedClaims, TicketKey, MAX_AT_PRODUCTS, MAX_SUBJECT_LEN, TOKEN_ID_LEN,
 };
 #[cfg(feature = "upstream")]
-pub use upstream::{UpstreamConfigError, UpstreamService, DEFAULT_UPSTREAM_TIMEOUT};
+pub use upstream::{
+    context_signature, UpstreamConfigError, UpstreamService, CONTEXT_SIGNATURE_LABEL,
+    DEFAULT_UPSTREAM_TIMEOUT,
+};
 
 /// Largest request body the gateway accepts on any endpoint: 64 KiB.
 pub const MAX_REQUEST_LEN: usize = 64 * 1024;

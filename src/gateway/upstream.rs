@@ -12,9 +12,17 @@
 //! | `h5-product` | product of the session (from the VT) |
 //! | `h5-service` | the service name called |
 //! | `h5-request-id` | the call's request id, 32 lower-case hex digits |
+//! | `h5-time` | the gateway's clock, seconds since the Unix epoch |
+//! | `h5-context-signature` | only with [`UpstreamService::with_context_key`]: see below |
 //!
 //! Nothing from the page but the body reaches the backend, and the gateway sets these headers
-//! itself, so a backend that only the gateway can reach (network policy) can trust them.
+//! itself, so a backend that only the gateway can reach (network policy) can trust them. With a
+//! context key (32 secret bytes shared by gateway and backend) the backend need not trust the
+//! network either: `h5-context-signature` is `base64url-nopad(HMAC-SHA256(key, canonical))`
+//! with `canonical` the lines, joined by `\n`:
+//! `h5-access upstream v1`, partner, subject, product, service, request id (hex), time, and the
+//! lower-case hex SHA-256 of the body bytes ([`context_signature`]). The backend recomputes it,
+//! compares in constant time, and may refuse a `h5-time` far from its clock.
 //!
 //! Answer: 2xx with a JSON body of at most the cap (default 512 KiB) → sealed as the call's
 //! answer. 4xx → `SERVICE_REJECTED`. Any other status, a body that is not UTF-8 JSON, more
@@ -26,9 +34,14 @@
 //! feature of reqwest enabled in the provider's crate ([`UpstreamService::with_client`]).
 
 use core::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine as _;
+use hmac::{Hmac, KeyInit, Mac as _};
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use sha2::{Digest as _, Sha256};
+use zeroize::Zeroizing;
 
 use super::service::{CallContext, Service, ServiceError, ServiceFuture};
 use crate::protocol::messages::MAX_BODY_LEN;
@@ -57,13 +70,43 @@ impl fmt::Display for UpstreamConfigError {
 
 impl core::error::Error for UpstreamConfigError {}
 
-/// A service answered by an HTTP backend. `Debug` prints the URL's scheme and host only.
+/// First line of the canonical context a context signature covers.
+pub const CONTEXT_SIGNATURE_LABEL: &str = "h5-access upstream v1";
+
+/// The `h5-context-signature` value for a call: `base64url-nopad(HMAC-SHA256(key, canonical))`,
+/// `canonical` = `h5-access upstream v1`, partner, subject, product, service, request id
+/// (32 lower-case hex digits), time (decimal seconds) and the lower-case hex SHA-256 of `body`,
+/// joined by `\n` (43 ASCII characters). For backends written in Rust, and for tests.
+pub fn context_signature(key: &[u8; 32], ctx: &CallContext<'_>, body: &[u8]) -> String {
+    let canonical = [
+        CONTEXT_SIGNATURE_LABEL,
+        ctx.partner,
+        ctx.subject,
+        ctx.product,
+        ctx.service,
+        &hex(ctx.request_id),
+        &ctx.now.to_string(),
+        &hex(&Sha256::digest(body)),
+    ]
+    .join("\n");
+    // RFC 2104 §2: a key shorter than the block (64 bytes) is zero-padded to it; padded here so
+    // the infallible fixed-size constructor applies.
+    let mut block = Zeroizing::new([0u8; 64]);
+    block[..32].copy_from_slice(key);
+    let mut mac = <Hmac<Sha256> as KeyInit>::new((&*block).into());
+    mac.update(canonical.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+}
+
+/// A service answered by an HTTP backend. `Debug` prints the URL's scheme and host only (and
+/// whether a context key is set, never the key).
 #[derive(Clone)]
 pub struct UpstreamService {
     url: reqwest::Url,
     client: reqwest::Client,
     timeout: Duration,
     max_answer_len: usize,
+    context_key: Option<Arc<Zeroizing<[u8; 32]>>>,
 }
 
 impl fmt::Debug for UpstreamService {
@@ -73,6 +116,7 @@ impl fmt::Debug for UpstreamService {
             .field("host", &self.url.host_str())
             .field("timeout", &self.timeout)
             .field("max_answer_len", &self.max_answer_len)
+            .field("context_key", &self.context_key.as_ref().map(|_| "<set>"))
             .finish()
     }
 }
@@ -105,7 +149,16 @@ impl UpstreamService {
             client,
             timeout: DEFAULT_UPSTREAM_TIMEOUT,
             max_answer_len: MAX_BODY_LEN,
+            context_key: None,
         })
+    }
+
+    /// Signs every call's context with `key` (32 secret bytes shared with the backend; kept
+    /// zeroized): adds `h5-context-signature` ([`context_signature`]).
+    pub fn with_context_key(mut self, key: [u8; 32]) -> Self {
+        let key = Zeroizing::new(key);
+        self.context_key = Some(Arc::new(key));
+        self
     }
 
     /// Uses `client` (connection pool, TLS, proxies as the provider configures them).
@@ -127,7 +180,7 @@ impl UpstreamService {
     }
 
     async fn forward(&self, ctx: &CallContext<'_>, body: &str) -> Result<String, ServiceError> {
-        let res = self
+        let mut req = self
             .client
             .post(self.url.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -136,16 +189,20 @@ impl UpstreamService {
             .header("h5-product", ctx.product)
             .header("h5-service", ctx.service)
             .header("h5-request-id", hex(ctx.request_id))
-            .body(body.to_owned())
-            .send()
-            .await
-            .map_err(|e| {
-                if e.is_timeout() {
-                    ServiceError::Timeout
-                } else {
-                    ServiceError::Unavailable
-                }
-            })?;
+            .header("h5-time", ctx.now.to_string());
+        if let Some(key) = &self.context_key {
+            req = req.header(
+                "h5-context-signature",
+                context_signature(key, ctx, body.as_bytes()),
+            );
+        }
+        let res = req.body(body.to_owned()).send().await.map_err(|e| {
+            if e.is_timeout() {
+                ServiceError::Timeout
+            } else {
+                ServiceError::Unavailable
+            }
+        })?;
         let status = res.status();
         if status.is_client_error() {
             return Err(ServiceError::Rejected);
@@ -210,5 +267,24 @@ mod tests {
         let d = format!("{s:?}");
         assert!(!d.contains("hunter4") && !d.contains("/quote"), "{d}");
         assert_eq!(hex(&[0x00, 0xab, 0xff]), "00abff");
+        let keyed = s.with_context_key([9; 32]);
+        let d = format!("{keyed:?}");
+        assert!(d.contains("context_key: Some(\"<set>\")"), "{d}");
+    }
+
+    /// Known answer, computed independently (Python's hmac and hashlib) from the canonical
+    /// lines documented above.
+    #[test]
+    fn context_signature_known_answer() {
+        let rid = [1u8; 16];
+        let ctx = CallContext::new("p1", "user-7", "wealth-01", "orders", &rid, 1_800_000_000);
+        assert_eq!(
+            context_signature(&[7; 32], &ctx, br#"{"n":1}"#),
+            "GJTCZ9aVxHSQ6oemDL6Ld3yBJx_EEp0V6ArvQjGPoWg"
+        );
+        assert_ne!(
+            context_signature(&[7; 32], &ctx, br#"{"n":2}"#),
+            "GJTCZ9aVxHSQ6oemDL6Ld3yBJx_EEp0V6ArvQjGPoWg"
+        );
     }
 }

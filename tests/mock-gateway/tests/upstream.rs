@@ -12,7 +12,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
 use h5_access::gateway::{
-    CallContext, Gateway, Partner, Service as _, ServiceError, TicketKey, UpstreamService,
+    context_signature, CallContext, Gateway, Partner, Service as _, ServiceError, TicketKey,
+    UpstreamService,
 };
 use h5_access::protocol::{
     encapsulate_request, CallRequest, CallResponse, Channel, ExchangeRequest, ExchangeResponse,
@@ -48,6 +49,8 @@ async fn backend() -> String {
                     "service": header(&h, "h5-service"),
                     "request_id": header(&h, "h5-request-id"),
                     "content_type": header(&h, "content-type"),
+                    "time": header(&h, "h5-time"),
+                    "signature": h.get("h5-context-signature").map(|v| v.to_str().unwrap().to_owned()),
                     "body": serde_json::from_str::<Value>(&body).unwrap(),
                 })
                 .to_string()
@@ -185,7 +188,10 @@ async fn answer_is_sealed_with_the_verified_context() {
     let CallResponse::Ok { body } = r else {
         panic!("{r:?}")
     };
-    let v: Value = serde_json::from_str(&body).unwrap();
+    let mut v: Value = serde_json::from_str(&body).unwrap();
+    let time: u64 = v["time"].as_str().unwrap().parse().unwrap();
+    assert!(time.abs_diff(now()) <= 5, "{time}");
+    v.as_object_mut().unwrap().remove("time");
     assert_eq!(
         v,
         json!({
@@ -195,8 +201,29 @@ async fn answer_is_sealed_with_the_verified_context() {
             "service": "context",
             "request_id": "ab000000000000000000000000000001",
             "content_type": "application/json",
+            "signature": null,
             "body": {"amount": 5},
         })
+    );
+}
+
+/// With a context key, the backend gets `h5-context-signature` over the exact context and body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_context_key_signs_the_context() {
+    let base = backend().await;
+    let rid = [0x5a; 16];
+    let ctx = CallContext::new("p1", "user-7", PRODUCT, "context", &rid, 1_800_000_000);
+    let keyed = upstream(&base, "/context").with_context_key([7; 32]);
+    let body = r#"{"amount":5}"#;
+    let answer: Value = serde_json::from_str(&keyed.call(&ctx, body).await.unwrap()).unwrap();
+    assert_eq!(answer["time"], "1800000000");
+    assert_eq!(
+        answer["signature"],
+        context_signature(&[7; 32], &ctx, body.as_bytes())
+    );
+    assert_ne!(
+        answer["signature"],
+        context_signature(&[8; 32], &ctx, body.as_bytes())
     );
 }
 
