@@ -19,7 +19,7 @@ const crit = (home) => {
   return { ns: m.point_estimate, lo: m.confidence_interval.lower_bound, hi: m.confidence_interval.upper_bound };
 };
 const native = crit("criterion-native");
-const release = crit("criterion-release");
+const wasmProfile = crit("criterion-wasm-release");
 const loadavgEnd = existsSync(join(dir, "loadavg_end.txt")) ? readFileSync(join(dir, "loadavg_end.txt"), "utf8").trim() : "?";
 
 const n = (x, d = 0) => (x === null || x === undefined || Number.isNaN(x) ? "–" : Number(x).toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d }));
@@ -109,8 +109,8 @@ resolution), in ${n(sp.rounds)} alternating blocks of ${n(sp.perRound)} after a 
 
 The SDK side is \`bench/wasm-client\`, a separate wasm crate (the shipped package carries no
 benchmark code) calling the same \`h5_access::protocol\` functions the SDK calls, built as the SDK
-is: the same \`[profile.release*]\` sections (the package overrides included; scripts/bench.sh
-checks that they match), h5-access without \`std\` (talc allocator, trapping panic handler),
+is: the profile \`wasm-release\` (one definition in \`.cargo/config.toml\`, which both workspaces
+read, the package overrides included), h5-access without \`std\` (talc allocator, trapping panic handler),
 sha2's compact backend from \`.cargo/config.toml\`, the same cargo build and wasm-bindgen
 ${machine.wasm_bindgen.replace(/^wasm-bindgen /, "")} \`--target web\` that wasm-pack runs, and the same \`wasm-opt\` flags. What differs: the module is a different program (the fixture's setup code,
 serde_json without std to pick the page, no SDK exports), so LTO's and wasm-opt's inlining may
@@ -161,15 +161,14 @@ with the load client, so the gateway's core does only the gateway's work), in th
 | latency p50 / p99 | ${n(load.latency_ms.p50, 2)} / ${n(load.latency_ms.p99, 2)} ms | ${loadRedis ? `${n(loadRedis.latency_ms.p50, 2)} / ${n(loadRedis.latency_ms.p99, 2)} ms` : "–"} |
 | **Redis ÷ memory** (per CPU-second) | | **${r2(ratioRedis)}** |
 
-**Build profile.** Both gateway figures use the profile \`native\` (the release profile with
-\`opt-level = 3\` for every crate). The workspace's release profile is chosen for the wasm's size
-(\`opt-level = "z"\`; curve25519-dalek, sha2, chacha20 and poly1305 at \`opt-level = 1\`): it is
-what \`cargo build --release\` gives, so the mock gateway of \`npm start\` and the end-to-end test.
-With it, the same criterion bench gives ${release ? `**${n(release.ns / 1000, 1)} µs** per exchange (${n(1e9 / release.ns)}/s per core), ${native ? `${n(release.ns / native.ns, 2)}×` : "–"} the \`native\` time` : "–"}.
+**Build profile.** Both gateway figures use cargo's ordinary release profile (\`--release\`,
+\`opt-level = 3\`), what \`npm start\`, the end-to-end test and a provider's own build use. The
+SDK's size profile \`wasm-release\` (\`opt-level = "z"\`; curve25519-dalek, sha2, chacha20 and
+poly1305 at \`opt-level = 1\`) is only for the wasm. Built with it natively, the same criterion
+bench gives ${wasmProfile ? `**${n(wasmProfile.ns / 1000, 1)} µs** per exchange (${n(1e9 / wasmProfile.ns)}/s per core), ${native ? `${n(wasmProfile.ns / native.ns, 2)}×` : "–"} the release time` : "–"}.
 With every crate at \`"z"\` it was ~27× slower (run of 2026-11-30T19:20Z: 1,941 µs against
 71 µs): at \`"z"\` curve25519-dalek's AVX2 helper functions are not inlined (perf showed the time in \`packed_simd::u32x8::from\` and
-friends). A production gateway should be built with \`opt-level = 3\` (its own release profile,
-or \`--profile native\` here).
+friends).
 
 ### Commands
 
@@ -179,8 +178,8 @@ or \`--profile native\` here).
 | SDK size | \`bash scripts/build-sdk.sh && node scripts/size-check.mjs\` (or \`node bench/size.mjs pkg/h5_access_bg.wasm pkg/index.js\`) |
 | opt-level variants (notes below) | \`bash bench/variants/build.sh z=- d1=curve25519-dalek:1 …\` then \`node bench/variants/run.mjs z d1 … --runs 5 --rounds 40\` |
 | hpke-js size | \`npm ci --prefix bench/reference && node bench/reference/ref-size.mjs target/bench/www/ref\` |
-| crypto limit | \`taskset -c 1 cargo bench --profile native --features gateway --bench gateway_exchange\` |
-| HTTP load | \`cargo build --profile native -p h5-mock-gateway -p h5-bench-load && taskset -c 0 target/native/h5-bench-load --gateway-bin target/native/h5-mock-gateway --requests ${load.requests} --concurrency ${load.concurrency} --server-cpu 1\` |
+| crypto limit | \`taskset -c 1 cargo bench --features gateway --bench gateway_exchange\` |
+| HTTP load | \`cargo build --release -p h5-mock-gateway -p h5-bench-load && taskset -c 0 target/release/h5-bench-load --gateway-bin target/release/h5-mock-gateway --requests ${load.requests} --concurrency ${load.concurrency} --server-cpu 1\` |
 | HTTP load, Redis store | the same with \`--redis redis://127.0.0.1:PORT\` (a \`redis-server --port PORT\` running) |
 | browser (a), (b) | after the builds of scripts/bench.sh: \`node bench/browser/run.mjs --www target/bench/www --sdk-glue /sdk/index.js --sdk-fn init\` |
 

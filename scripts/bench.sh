@@ -36,15 +36,10 @@ fi
 } > "$OUT/machine.json"
 
 step "build: SDK package, wasm client core, native gateway + load client"
-# The wasm client core is built as the SDK is: the same [profile.release*] sections (it is its own
-# workspace, so they are copied; checked here), h5-access without `std`, the root
-# .cargo/config.toml (sha2 compact backend: cargo reads it from this directory) and the same
-# wasm-opt flags as scripts/build-sdk.sh (checked too).
-release_profile() { awk '/^\[/{on = ($0 ~ /^\[profile\.release[].]/)} on && !/^[[:space:]]*(#|$)/' "$1"; }
-if ! diff <(release_profile Cargo.toml) <(release_profile bench/wasm-client/Cargo.toml); then
-  echo "bench: bench/wasm-client/Cargo.toml's [profile.release*] differs from Cargo.toml's" >&2
-  exit 1
-fi
+# The wasm client core is built as the SDK is: the profile wasm-release (defined once, in the root
+# .cargo/config.toml, which cargo reads from this directory for both workspaces, with the sha2
+# compact backend), h5-access without `std`, and the same wasm-opt flags as scripts/build-sdk.sh
+# (checked below).
 # ...and the same crate versions: every package of its lockfile at a version of the root's.
 lock_versions() { awk '/^name = /{n=$3} /^version = /{print n, $3}' "$1" | tr -d '"' | sort -u; }
 stray=$(comm -13 <(lock_versions Cargo.lock) <(lock_versions bench/wasm-client/Cargo.lock) | grep -v '^h5-bench-wasm-client ' || true)
@@ -56,16 +51,16 @@ grep -qF -- "$WASM_OPT_FLAGS" <(tr -d '\\\n' < scripts/build-sdk.sh | tr -s ' ')
 }
 bash scripts/build-sdk.sh
 rm -rf "$WWW/sdk" && cp -r pkg "$WWW/sdk"
-CARGO_TARGET_DIR=target/bench-wasm cargo build --locked --release --target wasm32-unknown-unknown \
-  --manifest-path bench/wasm-client/Cargo.toml
+CARGO_TARGET_DIR=target/bench-wasm cargo build --locked --profile wasm-release \
+  --target wasm32-unknown-unknown --manifest-path bench/wasm-client/Cargo.toml
 wasm-bindgen --target web --out-dir "$WWW/wasm-client" \
-  target/bench-wasm/wasm32-unknown-unknown/release/h5_bench_wasm_client.wasm
+  target/bench-wasm/wasm32-unknown-unknown/wasm-release/h5_bench_wasm_client.wasm
 # shellcheck disable=SC2086
 node_modules/.bin/wasm-opt $WASM_OPT_FLAGS \
   "$WWW/wasm-client/h5_bench_wasm_client_bg.wasm" -o "$WWW/wasm-client/h5_bench_wasm_client_bg.wasm"
-cargo build --profile native -p h5-mock-gateway -p h5-bench-load
-cargo bench --profile native --features gateway --bench gateway_exchange --no-run
+cargo build --release -p h5-mock-gateway -p h5-bench-load
 cargo bench --features gateway --bench gateway_exchange --no-run
+cargo bench --profile wasm-release --features gateway --bench gateway_exchange --no-run
 
 step "1. size: SDK package vs hpke-js (seal + export), esbuild --minify"
 # What scripts/size-check.mjs counts: every .wasm and .js of pkg/.
@@ -73,11 +68,11 @@ node bench/size.mjs h5_access_bg.wasm=pkg/h5_access_bg.wasm index.js=pkg/index.j
 [ "$(find pkg -name '*.js' -o -name '*.wasm' | wc -l)" = 2 ] || { echo "bench: pkg/ has other .js/.wasm files" >&2; exit 1; }
 node bench/reference/ref-size.mjs "$WWW/ref" > "$OUT/ref-size.json"
 
-step "3a. gateway crypto limit: criterion, one exchange's server work, CPU 1 (profile native)"
+step "3a. gateway crypto limit: criterion, one exchange's server work, CPU 1 (release profile)"
 CRITERION_HOME=$OUT/criterion-native pin 1 \
-  cargo bench --profile native --features gateway --bench gateway_exchange
+  cargo bench --features gateway --bench gateway_exchange
 step "3b. gateway HTTP load: h5-mock-gateway on CPU 1, load client on CPU 0, 127.0.0.1"
-pin 0 target/native/h5-bench-load --gateway-bin target/native/h5-mock-gateway \
+pin 0 target/release/h5-bench-load --gateway-bin target/release/h5-mock-gateway \
   --requests "${BENCH_REQUESTS:-20000}" --concurrency "${BENCH_CONCURRENCY:-32}" --time-cap 60 \
   --server-cpu 1 --server-log "$OUT/gateway-load.log" > "$OUT/load.json"
 cat "$OUT/load.json"
@@ -87,7 +82,7 @@ pin 0 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly 
 redis_pid=$!
 trap 'kill "$redis_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 100); do redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
-pin 0 target/native/h5-bench-load --gateway-bin target/native/h5-mock-gateway \
+pin 0 target/release/h5-bench-load --gateway-bin target/release/h5-mock-gateway \
   --requests "${BENCH_REQUESTS:-20000}" --concurrency "${BENCH_CONCURRENCY:-32}" --time-cap 60 \
   --server-cpu 1 --server-log "$OUT/gateway-load-redis.log" \
   --redis "redis://127.0.0.1:$redis_port" > "$OUT/load-redis.json"
@@ -95,9 +90,9 @@ kill "$redis_pid" 2>/dev/null || true
 wait "$redis_pid" 2>/dev/null || true
 trap - EXIT
 cat "$OUT/load-redis.json"
-step "3c. the same criterion bench built with the release profile (size-tuned for the wasm), CPU 1"
-CRITERION_HOME=$OUT/criterion-release pin 1 \
-  cargo bench --features gateway --bench gateway_exchange
+step "3c. the same criterion bench built with the wasm's size profile (wasm-release), CPU 1"
+CRITERION_HOME=$OUT/criterion-wasm-release pin 1 \
+  cargo bench --profile wasm-release --features gateway --bench gateway_exchange
 
 step "2. client speed in headless Chromium: cold init; SDK core vs hpke-js per exchange"
 node bench/browser/run.mjs --www "$WWW" --sdk-glue /sdk/index.js --sdk-fn init \

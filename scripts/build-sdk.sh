@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the npm package's contents into pkg/: the release wasm (wasm-pack, --target web),
-# optimised by npm binaryen's wasm-opt -Oz; the package entry pkg/index.js, which is js/index.js
+# Builds the npm package's contents into pkg/: the release wasm (wasm-pack, --target web, the
+# profile wasm-release), optimised by npm binaryen's wasm-opt -Oz; the package entry pkg/index.js, which is js/index.js
 # bundled with the wasm-bindgen glue (internal, no types) and minified by esbuild; and the
 # hand-written types js/index.d.ts. H5_SOURCEMAP=1 also writes pkg/index.js.map (not packaged).
 set -euo pipefail
@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
 rm -rf pkg
-# Without the `std` feature: the wasm brings its own panic handler (a trap) and allocator.
-wasm-pack build --release --target web --out-dir pkg --mode no-install --no-pack --no-typescript \
+# Without the `std` feature: the wasm brings its own panic handler (a trap) and allocator. The
+# profile `wasm-release` (size first) is defined in .cargo/config.toml.
+wasm-pack build --profile wasm-release --target web --out-dir pkg --mode no-install --no-pack --no-typescript \
   -- --no-default-features
 # wasm-pack writes a `*` .gitignore that npm pack would honour inside `files`.
 rm -f pkg/.gitignore

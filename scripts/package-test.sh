@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Packaging test: `npm pack`, install the tarball into a throwaway plain-ESM page and a throwaway
-# Vite app, serve each (with the README's CSP) and run an exchange and a call in Chromium.
+# Vite app, serve each (with the README's CSP) and run an exchange and a call through each in every
+# engine (Chromium, Firefox ESR, WebKitGTK: tests/package/run.mjs, one WebDriver session per engine).
 # Usage: scripts/package-test.sh GATEWAY_URL   (pkg/ must be built: scripts/build-sdk.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,8 +27,7 @@ mkdir -p "$work/plain"
 cp tests/package/plain/* tests/package/app.js "$work/plain/"
 (cd "$work/plain" && npm init -y >/dev/null && npm install --no-audit --no-fund --loglevel=error "../$tarball")
 serve "$work/plain"
-node tests/package/run.mjs "$url/" "$GW" "plain page"
-node tests/package/run.mjs "$url/?broken-streaming" "$GW" "plain page, instantiateStreaming broken"
+plain_url=$url
 
 # 2. Vite app (vite build, served as built).
 mkdir -p "$work/vite"
@@ -36,4 +36,7 @@ cp tests/package/vite/* tests/package/app.js "$work/vite/"
   && npm install --no-audit --no-fund --loglevel=error "../$tarball" "vite@$VITE_VERSION" \
   && npx vite build --logLevel warn)
 serve "$work/vite/dist"
-node tests/package/run.mjs "$url/" "$GW" "vite app"
+vite_url=$url
+
+node tests/package/run.mjs "$GW" "plain page=$plain_url/" \
+  "plain page, instantiateStreaming broken=$plain_url/?broken-streaming" "vite app=$vite_url/"

@@ -25,7 +25,5 @@ pub mod protocol;
 pub mod gateway;
 #[cfg(feature = "partner")]
 pub mod partner;
-#[cfg(any(feature = "gateway", feature = "partner"))]
-mod partner_wire;
 #[cfg(target_arch = "wasm32")]
 pub mod sdk;

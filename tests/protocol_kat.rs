@@ -3,7 +3,7 @@
 //! configuration of RFC 9458 Appendix A.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use h5_access::protocol::suite::{setup_base_receiver, setup_base_sender_with_ikm};
+use h5_access::protocol::hpke::setup_base_sender_with_ikm;
 use h5_access::protocol::{KeyConfig, KeyConfigError, KeyPair};
 use serde::Deserialize;
 
@@ -83,7 +83,7 @@ fn rfc9180_a2_every_encryption_and_export_reproduces() {
     assert_eq!(hex::encode(enc), v.enc);
 
     let key = KeyPair::from_private_key(0, &unhex(&v.sk_rm)).unwrap();
-    let mut receiver = setup_base_receiver(&key, &enc, &unhex(&v.info)).unwrap();
+    let mut receiver = key.setup_base_receiver(&enc, &unhex(&v.info)).unwrap();
 
     let last = v
         .encryptions
@@ -129,7 +129,9 @@ fn rfc9180_a2_every_encryption_and_export_reproduces() {
 fn rfc9180_a2_tampered_ciphertext_is_refused() {
     let v = rfc9180();
     let key = KeyPair::from_private_key(0, &unhex(&v.sk_rm)).unwrap();
-    let mut receiver = setup_base_receiver(&key, &unhex(&v.enc), &unhex(&v.info)).unwrap();
+    let mut receiver = key
+        .setup_base_receiver(&unhex(&v.enc), &unhex(&v.info))
+        .unwrap();
     let mut ct = unhex(&v.encryptions[0].ct);
     ct[0] ^= 1;
     let err = receiver

@@ -4,79 +4,53 @@
 
 use core::fmt;
 
+use crate::protocol::code_enum::code_enum;
+use crate::protocol::partner_wire::MIN_SECRET_LEN;
 use crate::protocol::EncapsulationError;
 
 /// RFC 9458 §5.3: the problem type of an unknown key id.
 pub const OHTTP_KEY_PROBLEM_TYPE: &str =
     "https://iana.org/assignments/http-problem-types#ohttp-key";
 
-macro_rules! pre_decap_errors {
-    ( $( $(#[$vmeta:meta])* $variant:ident => ($status:literal, $code:literal, $title:literal), )+ ) => {
-        /// A refusal before decapsulation, or of the partner API: an HTTP status, a stable code
-        /// and an `application/problem+json` body. Never carries secret material.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        #[non_exhaustive]
-        pub enum PreDecapError {
-            $( $(#[$vmeta])* $variant, )+
-        }
-
-        impl PreDecapError {
-            /// Every variant, in declaration order (for exhaustive tests and documentation).
-            pub const ALL: &'static [PreDecapError] = &[ $( PreDecapError::$variant, )+ ];
-
-            /// The HTTP status code.
-            pub const fn status(self) -> u16 {
-                match self { $( PreDecapError::$variant => $status, )+ }
-            }
-
-            /// The stable, machine-readable code (upper-case ASCII, `_`-separated).
-            pub const fn code(self) -> &'static str {
-                match self { $( PreDecapError::$variant => $code, )+ }
-            }
-
-            /// A short human-readable title.
-            pub const fn title(self) -> &'static str {
-                match self { $( PreDecapError::$variant => $title, )+ }
-            }
-        }
-    };
-}
-
-pre_decap_errors! {
-    /// The encapsulated request is shorter than header + `enc` + tag.
-    Truncated => (400, "TRUNCATED", "encapsulated request is truncated"),
-    /// The header names a KEM, KDF or AEAD the gateway does not support.
-    UnsupportedSuite => (400, "UNSUPPORTED_SUITE", "unsupported HPKE suite"),
-    /// `enc` is not a usable X25519 public key.
-    InvalidKey => (400, "INVALID_KEY", "invalid encapsulated key"),
-    /// The request does not authenticate under the named key (tampered or wrong key).
-    DecryptFailed => (400, "DECRYPT_FAILED", "decryption failed"),
-    /// The key id is neither the current nor the previous key (RFC 9458 §5.3).
-    KeyUnknown => (422, "KEY_UNKNOWN", "unknown key id"),
-    /// The request body is larger than the gateway accepts.
-    TooLarge => (413, "TOO_LARGE", "request body too large"),
-    /// The HTTP layer could not read the request body (bad chunked encoding, connection
-    /// closed before the declared length): not a size problem.
-    BadBody => (400, "BAD_BODY", "request body could not be read"),
-    /// The request's `Content-Type` is not the endpoint's media type.
-    UnsupportedMediaType => (415, "UNSUPPORTED_MEDIA_TYPE", "unsupported media type"),
-    /// The partner request has no, or an unparsable, `Authorization` header.
-    PartnerAuthMalformed => (401, "PARTNER_AUTH_MALFORMED", "missing or malformed partner authorization"),
-    /// The partner id is not registered.
-    PartnerUnknown => (401, "PARTNER_UNKNOWN", "unknown partner"),
-    /// The request signature does not verify.
-    PartnerSignature => (401, "PARTNER_SIGNATURE", "bad partner signature"),
-    /// The request timestamp is outside the accepted window.
-    PartnerTimestamp => (401, "PARTNER_TIMESTAMP", "partner timestamp outside the window"),
-    /// The request nonce was already used within the window.
-    PartnerNonceReused => (401, "PARTNER_NONCE_REUSED", "partner nonce reused"),
-    /// The partner request body is not the expected JSON.
-    PartnerBadRequest => (400, "PARTNER_BAD_REQUEST", "malformed access-token request"),
-    /// A requested product is not one this partner may issue access tokens for.
-    PartnerProductNotAllowed => (403, "PARTNER_PRODUCT_NOT_ALLOWED", "product not allowed for this partner"),
-    /// The gateway failed internally (CSPRNG, state store). No partner nonce is stored and no AT
-    /// is consumed; an exchange's or call's request id may be.
-    Internal => (500, "INTERNAL", "internal gateway error"),
+code_enum! {
+    /// A refusal before decapsulation, or of the partner API: an HTTP status, a stable code
+    /// and an `application/problem+json` body. Never carries secret material.
+    pub enum PreDecapError {
+        /// The encapsulated request is shorter than header + `enc` + tag.
+        Truncated => (400, "TRUNCATED", "encapsulated request is truncated"),
+        /// The header names a KEM, KDF or AEAD the gateway does not support.
+        UnsupportedSuite => (400, "UNSUPPORTED_SUITE", "unsupported HPKE suite"),
+        /// `enc` is not a usable X25519 public key.
+        InvalidKey => (400, "INVALID_KEY", "invalid encapsulated key"),
+        /// The request does not authenticate under the named key (tampered or wrong key).
+        DecryptFailed => (400, "DECRYPT_FAILED", "decryption failed"),
+        /// The key id is neither the current nor the previous key (RFC 9458 §5.3).
+        KeyUnknown => (422, "KEY_UNKNOWN", "unknown key id"),
+        /// The request body is larger than the gateway accepts.
+        TooLarge => (413, "TOO_LARGE", "request body too large"),
+        /// The HTTP layer could not read the request body (bad chunked encoding, connection
+        /// closed before the declared length): not a size problem.
+        BadBody => (400, "BAD_BODY", "request body could not be read"),
+        /// The request's `Content-Type` is not the endpoint's media type.
+        UnsupportedMediaType => (415, "UNSUPPORTED_MEDIA_TYPE", "unsupported media type"),
+        /// The partner request has no, or an unparsable, `Authorization` header.
+        PartnerAuthMalformed => (401, "PARTNER_AUTH_MALFORMED", "missing or malformed partner authorization"),
+        /// The partner id is not registered.
+        PartnerUnknown => (401, "PARTNER_UNKNOWN", "unknown partner"),
+        /// The request signature does not verify.
+        PartnerSignature => (401, "PARTNER_SIGNATURE", "bad partner signature"),
+        /// The request timestamp is outside the accepted window.
+        PartnerTimestamp => (401, "PARTNER_TIMESTAMP", "partner timestamp outside the window"),
+        /// The request nonce was already used within the window.
+        PartnerNonceReused => (401, "PARTNER_NONCE_REUSED", "partner nonce reused"),
+        /// The partner request body is not the expected JSON.
+        PartnerBadRequest => (400, "PARTNER_BAD_REQUEST", "malformed access-token request"),
+        /// A requested product is not one this partner may issue access tokens for.
+        PartnerProductNotAllowed => (403, "PARTNER_PRODUCT_NOT_ALLOWED", "product not allowed for this partner"),
+        /// The gateway failed internally (CSPRNG, state store). No partner nonce is stored and no AT
+        /// is consumed; an exchange's or call's request id may be.
+        Internal => (500, "INTERNAL", "internal gateway error"),
+    }
 }
 
 impl PreDecapError {
@@ -102,14 +76,6 @@ impl PreDecapError {
     }
 }
 
-impl fmt::Display for PreDecapError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}): {}", self.code(), self.status(), self.title())
-    }
-}
-
-impl core::error::Error for PreDecapError {}
-
 impl From<EncapsulationError> for PreDecapError {
     fn from(e: EncapsulationError) -> Self {
         match e {
@@ -134,7 +100,7 @@ pub enum ConfigError {
     BadPage(String),
     /// A partner id is not 1..=64 bytes of `[A-Za-z0-9._-]`.
     BadPartnerId(String),
-    /// A partner secret is shorter than 16 bytes.
+    /// A partner secret is shorter than 16 bytes (the partner API's `MIN_SECRET_LEN`).
     WeakPartnerSecret(String),
     /// A service name is not 1..=64 bytes of `[A-Za-z0-9._-]`.
     BadServiceName(String),
@@ -155,7 +121,10 @@ impl fmt::Display for ConfigError {
             ),
             ConfigError::BadPartnerId(p) => write!(f, "bad partner id {p:?}"),
             ConfigError::WeakPartnerSecret(p) => {
-                write!(f, "secret of partner {p:?} is shorter than 16 bytes")
+                write!(
+                    f,
+                    "secret of partner {p:?} is shorter than {MIN_SECRET_LEN} bytes"
+                )
             }
             ConfigError::BadServiceName(s) => write!(f, "bad service name {s:?}"),
             ConfigError::DuplicateKeyId(id) => write!(f, "duplicate HPKE key id {id}"),

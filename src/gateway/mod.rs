@@ -42,7 +42,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::protocol::codes;
-use crate::protocol::{KeyConfig, KeyPair, MessageError, Token};
+use crate::protocol::{KeyConfig, KeyPair, MessageError};
 
 use key_ring::KeyRing;
 
@@ -90,15 +90,9 @@ pub struct SealedResponse {
     pub code: Option<&'static str>,
 }
 
-/// An issued access token, as the partner holds it after opening the sealed delivery.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct IssuedAccessToken {
-    /// The AT (base64url ASCII, ≤ 2048 bytes).
-    pub token: Token,
-    /// Expiry, seconds since the Unix epoch.
-    pub exp: u64,
-}
+/// An issued access token: the partner's [`AccessToken`](crate::protocol::partner_wire::AccessToken)
+/// (the same struct under the gateway's name).
+pub use crate::protocol::partner_wire::AccessToken as IssuedAccessToken;
 
 /// The gateway: holds the HPKE keys (current and previous), the ticket keys, the partner
 /// accounts, the product catalogue, the services and the state store. `Send + Sync`; share it

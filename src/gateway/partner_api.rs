@@ -1,7 +1,7 @@
 //! The partner API: `POST /v1/partner/access-token` (docs/PROTOCOL.md §10), and minting an AT
 //! in-process.
 
-use crate::partner_wire;
+use crate::protocol::partner_wire;
 
 use super::partners::AccessTokenBody;
 use super::{

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use crate::partner_wire;
+use crate::protocol::partner_wire;
 
 use super::{tokens, ConfigError};
 
@@ -42,7 +42,7 @@ impl Partner {
         if !partner_wire::valid_partner_id(&id) {
             return Err(ConfigError::BadPartnerId(id));
         }
-        if secret.len() < 16 {
+        if secret.len() < partner_wire::MIN_SECRET_LEN {
             return Err(ConfigError::WeakPartnerSecret(id));
         }
         let products: Vec<String> = products.into_iter().map(Into::into).collect();

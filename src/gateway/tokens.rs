@@ -14,8 +14,8 @@ use hkdf::Hkdf;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use crate::protocol::messages::MAX_TOKEN_LEN;
-use crate::protocol::reader::Reader;
+use crate::protocol::codec::{put_u8_prefixed, Reader};
+use crate::protocol::params::MAX_TOKEN_LEN;
 use crate::protocol::{SessionSecret, Token};
 
 /// Token format version.
@@ -153,17 +153,15 @@ pub(crate) fn valid_subject(s: &str) -> bool {
     !s.is_empty() && s.len() <= MAX_SUBJECT_LEN && s.bytes().all(|b| (0x21..=0x7e).contains(&b))
 }
 
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    out.push(s.len() as u8);
-    out.extend_from_slice(s.as_bytes());
+/// Appends a `len (1) ‖ UTF-8 bytes` string (`None` over 255 bytes; callers validate first).
+fn put_str(out: &mut Vec<u8>, s: &str) -> Option<()> {
+    put_u8_prefixed(out, s.as_bytes()).ok()
 }
 
 /// A `len (1) ‖ UTF-8 bytes` string.
 fn read_str(r: &mut Reader<'_>) -> Option<String> {
-    let len = usize::from(r.u8().ok()?);
-    core::str::from_utf8(r.take(len).ok()?)
-        .ok()
-        .map(str::to_owned)
+    let bytes = r.u8_prefixed(usize::from(u8::MAX)).ok()?;
+    core::str::from_utf8(bytes).ok().map(str::to_owned)
 }
 
 fn seal(key: &TicketKey, kind: u8, plaintext: &[u8]) -> Option<Token> {
@@ -230,11 +228,11 @@ impl AccessClaims {
         pt.extend_from_slice(&self.id);
         pt.extend_from_slice(&self.iat.to_be_bytes());
         pt.extend_from_slice(&self.exp.to_be_bytes());
-        put_str(&mut pt, &self.partner);
-        put_str(&mut pt, &self.subject);
+        put_str(&mut pt, &self.partner)?;
+        put_str(&mut pt, &self.subject)?;
         pt.push(self.products.len() as u8);
         for p in &self.products {
-            put_str(&mut pt, p);
+            put_str(&mut pt, p)?;
         }
         seal(key, KIND_AT, &pt)
     }
@@ -279,9 +277,9 @@ impl IssuedClaims {
         pt.extend_from_slice(&self.id);
         pt.extend_from_slice(&self.iat.to_be_bytes());
         pt.extend_from_slice(&self.exp.to_be_bytes());
-        put_str(&mut pt, &self.partner);
-        put_str(&mut pt, &self.subject);
-        put_str(&mut pt, &self.product);
+        put_str(&mut pt, &self.partner)?;
+        put_str(&mut pt, &self.subject)?;
+        put_str(&mut pt, &self.product)?;
         pt.extend_from_slice(self.session_secret.expose());
         seal(key, KIND_VT, &pt)
     }

@@ -20,45 +20,27 @@ use base64::Engine as _;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use crate::partner_wire;
+use crate::protocol::code_enum::code_enum;
+use crate::protocol::partner_wire;
 use crate::protocol::Token;
 
-/// The partner helper's errors.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum PartnerError {
-    /// The nonce is not 16..=64 characters of `[A-Za-z0-9_-]`, or the partner id is invalid.
-    BadInput,
-    /// The platform CSPRNG or clock failed.
-    Platform,
-    /// The gateway's response is not the expected JSON.
-    MalformedResponse,
-    /// The sealed AT does not open with this partner's secret (tampered, or another partner's).
-    DecryptFailed,
-    /// The shared secret is shorter than [`MIN_SECRET_LEN`] bytes (the gateway refuses such a
-    /// partner too).
-    WeakSecret,
-}
+pub use crate::protocol::partner_wire::{AccessToken, MIN_SECRET_LEN};
 
-/// The shortest shared secret accepted, in bytes (as the gateway's `Partner::new`).
-pub const MIN_SECRET_LEN: usize = 16;
-
-impl PartnerError {
-    /// Stable code.
-    pub const fn code(self) -> &'static str {
-        match self {
-            PartnerError::BadInput => "BAD_INPUT",
-            PartnerError::Platform => "PLATFORM",
-            PartnerError::MalformedResponse => "MALFORMED_RESPONSE",
-            PartnerError::DecryptFailed => "DECRYPT_FAILED",
-            PartnerError::WeakSecret => "WEAK_SECRET",
-        }
-    }
-}
-
-impl fmt::Display for PartnerError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
+code_enum! {
+    /// The partner helper's errors.
+    pub enum PartnerError {
+        /// The nonce is not 16..=64 characters of `[A-Za-z0-9_-]`, or the partner id is invalid.
+        BadInput => "BAD_INPUT",
+        /// The platform CSPRNG or clock failed.
+        Platform => "PLATFORM",
+        /// The gateway's response is not the expected JSON.
+        MalformedResponse => "MALFORMED_RESPONSE",
+        /// The sealed AT does not open with this partner's secret (tampered, or another
+        /// partner's).
+        DecryptFailed => "DECRYPT_FAILED",
+        /// The shared secret is shorter than [`MIN_SECRET_LEN`] bytes (the gateway refuses such
+        /// a partner too).
+        WeakSecret => "WEAK_SECRET",
     }
 }
 
@@ -77,16 +59,6 @@ impl fmt::Debug for PartnerCredentials {
             .field("id", &self.id)
             .finish_non_exhaustive()
     }
-}
-
-/// The AT as the partner holds it after [`PartnerCredentials::open_access_token_response`].
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct AccessToken {
-    /// The AT to hand to the H5 page (base64url ASCII, ≤ 2048 bytes).
-    pub token: Token,
-    /// Expiry, seconds since the Unix epoch.
-    pub exp: u64,
 }
 
 #[derive(Deserialize)]

@@ -6,26 +6,19 @@ use alloc::vec::Vec;
 use chacha20poly1305::aead::{Aead as _, KeyInit, Payload};
 use chacha20poly1305::ChaCha20Poly1305;
 use hkdf::Hkdf;
-use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::error::EncapsulationError;
+use super::hpke::setup_base_sender_with_ikm;
 use super::key_config::{KeyConfig, KeyPair};
-use super::messages::{MAX_BODY_LEN, MAX_TOKEN_LEN};
-use super::suite::{
-    hkdf_expand_32, hmac_sha256, setup_base_receiver, setup_base_sender_with_ikm, AEAD_ID,
-    HEADER_LEN, KDF_ID, KEM_ID, N_ENC, N_K, N_N, N_T, RESPONSE_NONCE_LEN, SESSION_SECRET_LEN,
+use super::params::{
+    AEAD_ID, HEADER_LEN, KDF_ID, KEM_ID, N_ENC, N_K, N_N, N_T, RESPONSE_NONCE_LEN,
+    SESSION_SECRET_LEN,
 };
+use super::session::{SessionSecret, SESSION_SECRET_LABEL};
 
-/// Largest plaintext this protocol seals or opens: 1 MiB.
-pub const MAX_PLAINTEXT_LEN: usize = 1 << 20;
-
-/// Longest encapsulated response (docs/PROTOCOL.md §4.2): `response_nonce (32) ‖ ct`, where the
-/// largest plaintext is an issued exchange response (§4.5): version (1) ‖ status (1) ‖ exp (8) ‖
-/// VT (2 + 2048) ‖ page (4 + 524288); plus the tag (16). 526,400 bytes.
-pub const MAX_RESPONSE_LEN: usize =
-    RESPONSE_NONCE_LEN + 1 + 1 + 8 + 2 + MAX_TOKEN_LEN + 4 + MAX_BODY_LEN + N_T;
+pub use super::params::{MAX_PLAINTEXT_LEN, MAX_RESPONSE_LEN};
 
 /// The two message families. Each has its own media type, and so its own HPKE `info` label and
 /// response export label, so a message of one family can never be opened as the other
@@ -92,13 +85,6 @@ impl Channel {
     }
 }
 
-/// Exporter context of the session secret (RFC 9180 §5.3), exported from the exchange's context.
-pub const SESSION_SECRET_LABEL: &[u8] = b"application/vnd.h5-access.exchange session";
-/// HKDF-Expand `info` deriving the call-binder key from the session secret.
-pub const BINDER_KEY_LABEL: &[u8] = b"h5-access call binder";
-/// Bytes of a call binder (HMAC-SHA256 output).
-pub const BINDER_LEN: usize = 32;
-
 /// RFC 9458 §4.3: `hdr = key_id (1) ‖ kem_id (2) ‖ kdf_id (2) ‖ aead_id (2)`.
 fn header(key_id: u8) -> [u8; HEADER_LEN] {
     let mut hdr = [0u8; HEADER_LEN];
@@ -117,60 +103,6 @@ fn info(channel: Channel, hdr: &[u8; HEADER_LEN]) -> Vec<u8> {
     info.push(0);
     info.extend_from_slice(hdr);
     info
-}
-
-/// A 32-byte secret shared by the browser and the gateway after an exchange, exported from the
-/// exchange's HPKE context (RFC 9180 §5.3) with [`SESSION_SECRET_LABEL`].
-///
-/// Zeroized on drop; `Debug` prints nothing of it.
-#[derive(Clone)]
-pub struct SessionSecret(Zeroizing<[u8; SESSION_SECRET_LEN]>);
-
-impl core::fmt::Debug for SessionSecret {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("SessionSecret(<opaque>)")
-    }
-}
-
-impl SessionSecret {
-    /// Wraps 32 secret bytes (e.g. read back from a VT ticket by the gateway).
-    pub fn from_bytes(bytes: [u8; SESSION_SECRET_LEN]) -> Self {
-        Self(Zeroizing::new(bytes))
-    }
-
-    /// The raw bytes. Callers must not log them or hand them to JavaScript.
-    pub fn expose(&self) -> &[u8; SESSION_SECRET_LEN] {
-        &self.0
-    }
-
-    /// The binder's HMAC, keyed with `HKDF-Expand(session_secret, "h5-access call binder", 32)`
-    /// (a 32-byte exporter output is a valid HKDF-SHA256 PRK, RFC 5869 §2.3). `None` cannot
-    /// happen with these fixed sizes; callers fail closed on it.
-    fn binder_mac(&self) -> Option<Hmac<Sha256>> {
-        let key = hkdf_expand_32(&self.0, BINDER_KEY_LABEL)?;
-        Some(hmac_sha256(&key))
-    }
-
-    /// `binder = HMAC-SHA256(HKDF-Expand(session_secret, "h5-access call binder", 32), transcript)`.
-    /// `None` only if key derivation failed, which fixed sizes rule out.
-    pub fn call_binder(&self, transcript: &[u8]) -> Option<[u8; BINDER_LEN]> {
-        let mut mac = self.binder_mac()?;
-        mac.update(transcript);
-        let mut out = [0u8; BINDER_LEN];
-        out.copy_from_slice(&mac.finalize().into_bytes());
-        Some(out)
-    }
-
-    /// Checks a binder in constant time (`false` also if key derivation failed).
-    pub fn verify_call_binder(&self, transcript: &[u8], binder: &[u8]) -> bool {
-        match self.binder_mac() {
-            Some(mut mac) => {
-                mac.update(transcript);
-                mac.verify_slice(binder).is_ok()
-            }
-            None => false,
-        }
-    }
 }
 
 /// The secrets both ends hold after an encapsulated request: `enc`, the exported response
@@ -199,7 +131,7 @@ where
     Ok(Exported {
         enc,
         response_secret,
-        session_secret: SessionSecret(session),
+        session_secret: SessionSecret::new(session),
     })
 }
 
@@ -335,7 +267,7 @@ pub fn decapsulate_request(
         .ok_or(EncapsulationError::KeyUnknown)?;
     let info = info(channel, &hdr);
     // RFC 9458 §4.3: rctxt = SetupBaseR(enc, skR, info)
-    let mut ctx = setup_base_receiver(key, enc_bytes, &info)?;
+    let mut ctx = key.setup_base_receiver(enc_bytes, &info)?;
     // request, error = rctxt.Open("", ct)
     let plaintext = Zeroizing::new(ctx.open(ct, b"")?);
     let mut enc_arr = [0u8; N_ENC];

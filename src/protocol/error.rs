@@ -4,50 +4,9 @@
 //! `application/problem+json` bodies and the browser SDK exposes unchanged as `H5AccessError.code`.
 //! Messages never contain key material, tokens or plaintext.
 
-use core::fmt;
+use super::code_enum::code_enum;
 
-macro_rules! error_enum {
-    (
-        $(#[$meta:meta])*
-        pub enum $name:ident {
-            $( $(#[$vmeta:meta])* $variant:ident => ($code:literal, $msg:literal), )+
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        #[non_exhaustive]
-        pub enum $name {
-            $( $(#[$vmeta])* $variant, )+
-        }
-
-        impl $name {
-            /// Every variant, in declaration order (for exhaustive tests and documentation).
-            pub const ALL: &'static [$name] = &[ $( $name::$variant, )+ ];
-
-            /// The stable, machine-readable error code (upper-case ASCII, `_`-separated).
-            pub const fn code(self) -> &'static str {
-                match self { $( $name::$variant => $code, )+ }
-            }
-
-            /// A short human-readable description that never contains secret material.
-            pub const fn message(self) -> &'static str {
-                match self { $( $name::$variant => $msg, )+ }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.code())?;
-                f.write_str(": ")?;
-                f.write_str(self.message())
-            }
-        }
-
-        impl core::error::Error for $name {}
-    };
-}
-
-error_enum! {
+code_enum! {
     /// Failure to parse or use a key configuration (RFC 9458 §3).
     pub enum KeyConfigError {
         /// The input ended before the structure was complete.
@@ -65,7 +24,7 @@ error_enum! {
     }
 }
 
-error_enum! {
+code_enum! {
     /// Failure to encapsulate or decapsulate a request or response (RFC 9458 §4.3, §4.4).
     ///
     /// Every authentication failure is the single opaque variant [`DecryptFailed`](Self::DecryptFailed).
@@ -87,7 +46,7 @@ error_enum! {
     }
 }
 
-error_enum! {
+code_enum! {
     /// Failure to encode or decode a plaintext message (docs/PROTOCOL.md §4).
     pub enum MessageError {
         /// The input ended before the message was complete.

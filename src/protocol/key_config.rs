@@ -3,15 +3,14 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use hpke::kem::{Kem as _, X25519HkdfSha256};
-use hpke::{Deserializable, Serializable};
+use ::hpke::kem::Kem as _;
+use ::hpke::{Deserializable, Serializable};
 use zeroize::Zeroizing;
 
-use super::error::KeyConfigError;
-use super::reader::Reader;
-use super::suite::{AEAD_ID, KDF_ID, KEM_ID, N_PK};
-
-type Kem = X25519HkdfSha256;
+use super::codec::Reader;
+use super::error::{EncapsulationError, KeyConfigError};
+use super::hpke::{self as glue, Kem, PrivateKey, PublicKey, ReceiverContext};
+use super::params::{AEAD_ID, KDF_ID, KEM_ID, N_PK};
 
 /// An HPKE public key of the gateway, with its key id and the symmetric suites it accepts.
 ///
@@ -27,7 +26,7 @@ type Kem = X25519HkdfSha256;
 #[derive(Clone, PartialEq, Eq)]
 pub struct KeyConfig {
     key_id: u8,
-    public_key: <Kem as hpke::Kem>::PublicKey,
+    public_key: PublicKey,
     /// Every (KDF id, AEAD id) pair listed in the configuration, in order.
     symmetric: Vec<(u16, u16)>,
 }
@@ -47,8 +46,8 @@ impl KeyConfig {
     ///
     /// Errors: [`KeyConfigError::InvalidKey`] if `public_key` is not 32 bytes.
     pub fn new(key_id: u8, public_key: &[u8]) -> Result<Self, KeyConfigError> {
-        let public_key = <Kem as hpke::Kem>::PublicKey::from_bytes(public_key)
-            .map_err(|_| KeyConfigError::InvalidKey)?;
+        let public_key =
+            PublicKey::from_bytes(public_key).map_err(|_| KeyConfigError::InvalidKey)?;
         Ok(Self {
             key_id,
             public_key,
@@ -128,8 +127,7 @@ impl KeyConfig {
         if !symmetric.contains(&(KDF_ID, AEAD_ID)) {
             return Err(KeyConfigError::UnsupportedSuite);
         }
-        let public_key = <Kem as hpke::Kem>::PublicKey::from_bytes(pk)
-            .map_err(|_| KeyConfigError::InvalidKey)?;
+        let public_key = PublicKey::from_bytes(pk).map_err(|_| KeyConfigError::InvalidKey)?;
         Ok(Self {
             key_id,
             public_key,
@@ -164,8 +162,9 @@ impl KeyConfig {
         let mut r = Reader::new(bytes);
         let mut out = Vec::new();
         while !r.is_empty() {
-            let len = usize::from(r.u16().map_err(|_| KeyConfigError::Truncated)?);
-            let entry = r.take(len).map_err(|_| KeyConfigError::Truncated)?;
+            let entry = r
+                .u16_prefixed(usize::from(u16::MAX))
+                .map_err(|_| KeyConfigError::Truncated)?;
             match Self::decode(entry) {
                 Ok(c) => out.push(c),
                 Err(KeyConfigError::UnsupportedSuite) => {}
@@ -186,7 +185,7 @@ impl KeyConfig {
 #[derive(Clone)]
 pub struct KeyPair {
     config: KeyConfig,
-    private_key: <Kem as hpke::Kem>::PrivateKey,
+    private_key: PrivateKey,
 }
 
 impl core::fmt::Debug for KeyPair {
@@ -226,8 +225,8 @@ impl KeyPair {
     ///
     /// Errors: [`KeyConfigError::InvalidKey`] if `private_key` is not 32 bytes.
     pub fn from_private_key(key_id: u8, private_key: &[u8]) -> Result<Self, KeyConfigError> {
-        let private_key = <Kem as hpke::Kem>::PrivateKey::from_bytes(private_key)
-            .map_err(|_| KeyConfigError::InvalidKey)?;
+        let private_key =
+            PrivateKey::from_bytes(private_key).map_err(|_| KeyConfigError::InvalidKey)?;
         let public_key = Kem::sk_to_pk(&private_key);
         Ok(Self {
             config: KeyConfig {
@@ -249,7 +248,17 @@ impl KeyPair {
         self.config.key_id
     }
 
-    pub(crate) fn hpke_private_key(&self) -> &<Kem as hpke::Kem>::PrivateKey {
-        &self.private_key
+    /// RFC 9180 §5.1.1 `SetupBaseR(enc, skR, info)` with this key pair's private key: the raw
+    /// HPKE receiver context (for known-answer tests; requests go through
+    /// [`decapsulate_request`](super::decapsulate_request)).
+    ///
+    /// Errors: [`EncapsulationError::InvalidKey`] if `enc` is not 32 bytes or is a low-order point
+    /// (all-zero DH output, RFC 9180 §7.1.4).
+    pub fn setup_base_receiver(
+        &self,
+        enc: &[u8],
+        info: &[u8],
+    ) -> Result<ReceiverContext, EncapsulationError> {
+        glue::setup_base_receiver(&self.private_key, enc, info)
     }
 }

@@ -10,31 +10,26 @@ use alloc::vec::Vec;
 
 use zeroize::Zeroizing;
 
-use super::encapsulation::{SessionSecret, BINDER_LEN};
+use super::codec::{put_u16_prefixed, put_u32_prefixed, put_u8_prefixed, CodecError, Reader};
 use super::error::MessageError;
-use super::reader::{Reader, Short};
+use super::params::BINDER_LEN;
+use super::session::SessionSecret;
 
-/// The only message version this implementation speaks.
-pub const VERSION: u8 = 1;
-/// Bytes of a request id.
-pub const REQUEST_ID_LEN: usize = 16;
-/// Longest token (AT or VT) in bytes.
-pub const MAX_TOKEN_LEN: usize = 2048;
-/// Longest product or service name in bytes.
-pub const MAX_NAME_LEN: usize = 64;
-/// Longest error code in bytes.
-pub const MAX_CODE_LEN: usize = 64;
-/// Longest JSON body (page data, call body) in bytes: 512 KiB.
-pub const MAX_BODY_LEN: usize = 512 * 1024;
+pub use super::params::{
+    MAX_BODY_LEN, MAX_CODE_LEN, MAX_NAME_LEN, MAX_TOKEN_LEN, REQUEST_ID_LEN, VERSION,
+};
 
 const STATUS_OK: u8 = 0;
 const STATUS_ERROR: u8 = 1;
 /// Domain separator prefixed to the call binder's transcript.
 const BINDER_CONTEXT: &[u8] = b"h5-access call binder v1";
 
-impl From<Short> for MessageError {
-    fn from(_: Short) -> Self {
-        MessageError::Truncated
+impl From<CodecError> for MessageError {
+    fn from(e: CodecError) -> Self {
+        match e {
+            CodecError::Short => MessageError::Truncated,
+            CodecError::TooLong => MessageError::TooLarge,
+        }
     }
 }
 
@@ -152,15 +147,19 @@ fn check_name(name: &str) -> Result<(), MessageError> {
     }
 }
 
-fn check_code(code: &str) -> Result<(), MessageError> {
-    if code.len() > MAX_CODE_LEN {
-        return Err(MessageError::TooLarge);
-    }
-    let ok = !code.is_empty()
+/// The code rule of refusals: 1..=64 bytes of `[A-Z0-9_]`.
+pub(crate) fn valid_code(code: &str) -> bool {
+    !code.is_empty()
+        && code.len() <= MAX_CODE_LEN
         && code
             .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
-    if ok {
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+fn check_code(code: &str) -> Result<(), MessageError> {
+    if code.len() > MAX_CODE_LEN {
+        Err(MessageError::TooLarge)
+    } else if valid_code(code) {
         Ok(())
     } else {
         Err(MessageError::Malformed)
@@ -175,19 +174,16 @@ fn check_body(body: &str) -> Result<(), MessageError> {
     }
 }
 
-fn put_name(out: &mut Vec<u8>, name: &str) {
-    out.push(name.len() as u8);
-    out.extend_from_slice(name.as_bytes());
+fn put_name(out: &mut Vec<u8>, name: &str) -> Result<(), MessageError> {
+    Ok(put_u8_prefixed(out, name.as_bytes())?)
 }
 
-fn put_token(out: &mut Vec<u8>, token: &Token) {
-    out.extend_from_slice(&(token.0.len() as u16).to_be_bytes());
-    out.extend_from_slice(&token.0);
+fn put_token(out: &mut Vec<u8>, token: &Token) -> Result<(), MessageError> {
+    Ok(put_u16_prefixed(out, &token.0)?)
 }
 
-fn put_body(out: &mut Vec<u8>, body: &str) {
-    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
-    out.extend_from_slice(body.as_bytes());
+fn put_body(out: &mut Vec<u8>, body: &str) -> Result<(), MessageError> {
+    Ok(put_u32_prefixed(out, body.as_bytes())?)
 }
 
 fn read_version(r: &mut Reader<'_>) -> Result<(), MessageError> {
@@ -197,34 +193,31 @@ fn read_version(r: &mut Reader<'_>) -> Result<(), MessageError> {
     Ok(())
 }
 
+/// A `len (1) ‖ UTF-8` field; its own rule (name or code) checks the length afterwards.
+fn read_short_str<'a>(r: &mut Reader<'a>) -> Result<&'a str, MessageError> {
+    let bytes = r.u8_prefixed(usize::from(u8::MAX))?;
+    core::str::from_utf8(bytes).map_err(|_| MessageError::Malformed)
+}
+
 fn read_name(r: &mut Reader<'_>) -> Result<String, MessageError> {
-    let len = usize::from(r.u8()?);
-    let s = core::str::from_utf8(r.take(len)?).map_err(|_| MessageError::Malformed)?;
+    let s = read_short_str(r)?;
     check_name(s)?;
     Ok(s.to_owned())
 }
 
 fn read_code(r: &mut Reader<'_>) -> Result<String, MessageError> {
-    let len = usize::from(r.u8()?);
-    let s = core::str::from_utf8(r.take(len)?).map_err(|_| MessageError::Malformed)?;
+    let s = read_short_str(r)?;
     check_code(s)?;
     Ok(s.to_owned())
 }
 
 fn read_token(r: &mut Reader<'_>) -> Result<Token, MessageError> {
-    let len = usize::from(r.u16()?);
-    if len > MAX_TOKEN_LEN {
-        return Err(MessageError::TooLarge);
-    }
-    Token::new(r.take(len)?.to_vec())
+    Token::new(r.u16_prefixed(MAX_TOKEN_LEN)?.to_vec())
 }
 
 fn read_body(r: &mut Reader<'_>) -> Result<String, MessageError> {
-    let len = r.u32()? as usize;
-    if len > MAX_BODY_LEN {
-        return Err(MessageError::TooLarge);
-    }
-    let s = core::str::from_utf8(r.take(len)?).map_err(|_| MessageError::Malformed)?;
+    let bytes = r.u32_prefixed(MAX_BODY_LEN)?;
+    let s = core::str::from_utf8(bytes).map_err(|_| MessageError::Malformed)?;
     Ok(s.to_owned())
 }
 
@@ -264,8 +257,8 @@ impl ExchangeRequest {
         out.push(VERSION);
         out.extend_from_slice(&self.request_id);
         out.extend_from_slice(&self.client_time.to_be_bytes());
-        put_name(&mut out, &self.product);
-        put_token(&mut out, &self.subject_token);
+        put_name(&mut out, &self.product)?;
+        put_token(&mut out, &self.subject_token)?;
         Ok(out)
     }
 
@@ -332,13 +325,13 @@ impl ExchangeResponse {
                 check_body(page)?;
                 out.push(STATUS_OK);
                 out.extend_from_slice(&exp.to_be_bytes());
-                put_token(&mut out, issued_token);
-                put_body(&mut out, page);
+                put_token(&mut out, issued_token)?;
+                put_body(&mut out, page)?;
             }
             ExchangeResponse::Refused { code } => {
                 check_code(code)?;
                 out.push(STATUS_ERROR);
-                put_name(&mut out, code);
+                put_name(&mut out, code)?;
             }
         }
         Ok(out)
@@ -412,9 +405,9 @@ impl CallRequest {
         out.push(VERSION);
         out.extend_from_slice(&self.request_id);
         out.extend_from_slice(&self.client_time.to_be_bytes());
-        put_token(&mut out, &self.issued_token);
-        put_name(&mut out, &self.service);
-        put_body(&mut out, &self.body);
+        put_token(&mut out, &self.issued_token)?;
+        put_name(&mut out, &self.service)?;
+        put_body(&mut out, &self.body)?;
         Ok(out)
     }
 
@@ -505,12 +498,12 @@ impl CallResponse {
             CallResponse::Ok { body } => {
                 check_body(body)?;
                 out.push(STATUS_OK);
-                put_body(&mut out, body);
+                put_body(&mut out, body)?;
             }
             CallResponse::Refused { code } => {
                 check_code(code)?;
                 out.push(STATUS_ERROR);
-                put_name(&mut out, code);
+                put_name(&mut out, code)?;
             }
         }
         Ok(out)

@@ -1,11 +1,17 @@
-// Runs tests/browser/suite.js in headless Chromium (Playwright) against the built package and
-// the mock gateway. Usage: node tests/browser/run.mjs GATEWAY_URL   (from the repository root,
-// after scripts/build-sdk.sh). Serves the repository read-only with the README's CSP.
+// Runs the package's browser suite (tests/browser/suite.js, then the page whose CSP refuses
+// WebAssembly) in each engine (tests/browser/engines.mjs: Chromium, Firefox ESR, WebKitGTK; one
+// WebDriver session per engine) against the built package and the mock gateway.
+// Usage: node tests/browser/run.mjs GATEWAY_URL   (from the repository root, after
+// scripts/build-sdk.sh; H5_ENGINES narrows the engines). Serves the repository read-only with the
+// README's CSP. Prints one line per test and per engine "browser-suite ENGINE: N passed, M failed".
 import { spawn } from "node:child_process";
-import { chromium } from "playwright-core";
+import { launch, selectedEngines, waitFor } from "./engines.mjs";
 
 const gateway = process.argv[2];
+if (!gateway) throw new Error("usage: node tests/browser/run.mjs GATEWAY_URL");
+const engines = selectedEngines();
 const server = spawn(process.execPath, ["tests/package/serve.mjs", ".", gateway], { stdio: ["ignore", "pipe", "inherit"] });
+process.on("exit", () => server.kill());
 const base = await new Promise((resolve, reject) => {
   server.stdout.on("data", (d) => {
     const m = /^serving (\S+)/m.exec(String(d));
@@ -13,37 +19,47 @@ const base = await new Promise((resolve, reject) => {
   });
   server.on("exit", () => reject(new Error("static server exited")));
 });
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--no-first-run", "--disable-quic", "--disable-gpu"],
-});
-let failed = 0;
-let count = 0;
-try {
-  // The suite, then the page whose CSP refuses WebAssembly (each page reports window.__results).
-  for (const path of [`index.html?gw=${encodeURIComponent(gateway)}`, "no-wasm-csp.html"]) {
-    const page = await browser.newPage();
-    const problems = [];
-    page.on("pageerror", (e) => problems.push(String(e)));
-    await page.goto(`${base}/tests/browser/${path}`);
-    await page.waitForFunction(() => window.__results !== undefined, null, { timeout: 60000 }).catch(() => {
-      console.error(`browser suite (${path}) did not finish: ` + problems.join(" | "));
-      process.exit(1);
-    });
-    for (const r of await page.evaluate(() => window.__results)) {
-      count++;
-      if (r.ok) console.log(`test ${r.name} ... ok`);
-      else {
-        failed++;
-        console.log(`test ${r.name} ... FAILED\n    ${r.error}`);
+
+// The suite, then the page whose CSP refuses WebAssembly (each page reports window.__results).
+const PAGES = [`index.html?gw=${encodeURIComponent(gateway)}`, "no-wasm-csp.html"];
+const summary = [];
+let bad = false;
+for (const engine of engines) {
+  let passed = 0;
+  let failed = 0;
+  let b;
+  try {
+    b = await launch(engine, { label: "browser-suite" });
+    console.log(`\n--- browser suite in ${engine}: ${b.version} ---`);
+    for (const path of PAGES) {
+      await b.driver.get(`${base}/tests/browser/${path}`);
+      let results;
+      try {
+        results = await waitFor(b.driver, () => window.__results, [], `${path} to finish`);
+      } catch (e) {
+        const errors = await b.driver.executeScript("return window.__errors || []").catch(() => []);
+        throw new Error(`${path} did not finish: ${e.message}; page errors: ${errors.join(" | ") || "none"}`);
+      }
+      for (const r of results) {
+        if (r.ok) {
+          passed++;
+          console.log(`test ${r.name} ... ok${r.note ? ` (${r.note})` : ""}`);
+        } else {
+          failed++;
+          console.log(`test ${r.name} ... FAILED\n    ${r.error}`);
+        }
       }
     }
-    await page.close();
+  } catch (e) {
+    failed++;
+    console.log(`FAILED in ${engine}: ${e.message}`);
+  } finally {
+    await b?.quit();
   }
-} finally {
-  await browser.close();
-  server.kill();
+  if (failed > 0 || passed === 0) bad = true;
+  summary.push(`browser-suite ${engine}: ${passed} passed, ${failed} failed`);
 }
-console.log(`browser suite: ${count - failed} passed; ${failed} failed`);
-process.exit(failed || count === 0 ? 1 : 0);
+console.log("");
+for (const line of summary) console.log(line);
+server.kill();
+process.exit(bad ? 1 : 0);

@@ -1,6 +1,7 @@
-// The SDK's browser suite, run in headless Chromium by tests/browser/run.mjs against the built
-// package (pkg/index.js, as a page imports it) and the mock gateway (?gw=…). Every test asserts
-// exact codes and values; results go to window.__results.
+// The SDK's browser suite, run by tests/browser/run.mjs in each engine (Chromium, Firefox ESR,
+// WebKitGTK) against the built package (pkg/index.js, as a page imports it) and the mock gateway
+// (?gw=…). Every test asserts exact codes and values; results go to window.__results. A test may
+// return a note, printed beside its result: what it tested in an engine that lacks a feature.
 import * as H5 from "../../pkg/index.js";
 
 const GW = new URLSearchParams(location.search).get("gw");
@@ -203,9 +204,38 @@ const tests = {
     session.close();
     eq(session.closed, true, "closed");
     session.close(); // idempotent
-    session[Symbol.dispose]();
+    session.free(); // the same as close(), also idempotent
     await rejects(session.call("quote", { amount_cents: 1, months: 1 }), "SESSION_CLOSED");
     jsonEq(session.page, pageOf("wealth-01")); // the page data stays readable
+  },
+
+  async free_closes_the_session() {
+    const session = await (await create()).exchange(await mint(["wealth-01"]), { product: "wealth-01" });
+    session.free();
+    eq(session.closed, true, "closed");
+    await rejects(session.call("echo", {}), "SESSION_CLOSED");
+  },
+
+  // `using` / [Symbol.dispose]() where the engine has Symbol.dispose (Chromium, Firefox); WebKit
+  // (WebKitGTK 2.50, Safari) has none: there the SDK must load and work without it, define no
+  // dispose method under any key, and close() / free() are how a page ends a session.
+  async symbol_dispose_closes_the_session_where_the_engine_has_it() {
+    const session = await (await create()).exchange(await mint(["wealth-01"]), { product: "wealth-01" });
+    if (typeof Symbol.dispose === "symbol") {
+      eq(typeof session[Symbol.dispose], "function", "session[Symbol.dispose]");
+      session[Symbol.dispose]();
+      eq(session.closed, true, "closed by [Symbol.dispose]()");
+      session[Symbol.dispose](); // idempotent
+      await rejects(session.call("echo", {}), "SESSION_CLOSED");
+      return "Symbol.dispose present: [Symbol.dispose]() closes the session";
+    }
+    eq(typeof Symbol.dispose, "undefined", "Symbol.dispose");
+    eq(Object.prototype.hasOwnProperty.call(H5.H5Session.prototype, "undefined"), false, "no method under the key \"undefined\"");
+    eq(Object.getOwnPropertySymbols(H5.H5Session.prototype).filter((k) => /dispose/i.test(k.description)).length, 0, "no home-made dispose symbol");
+    eq(session.closed, false, "open");
+    session.close();
+    eq(session.closed, true, "closed by close()");
+    return "this engine has no Symbol.dispose (so no `using`): close() tested instead";
   },
 
   async close_during_a_call_rejects_it() {
@@ -320,8 +350,8 @@ const tests = {
 const results = [];
 for (const [name, test] of Object.entries(tests)) {
   try {
-    await test();
-    results.push({ name, ok: true });
+    const note = await test();
+    results.push({ name, ok: true, note: typeof note === "string" ? note : undefined });
   } catch (e) {
     results.push({ name, ok: false, error: String(e && e.stack ? e.stack : e) });
   }

@@ -39,24 +39,27 @@ function step(text, state = "done", at = performance.now()) {
 }
 
 const seen = new Set();
-// responseStatus is 0 for a request that got no HTTP answer (Chromium 109+; undefined elsewhere).
-const answered = (entry) => entry.responseStatus === undefined || entry.responseStatus > 0;
+// responseStatus is 0 for a request that got no HTTP answer (Chromium); where the engine has no
+// responseStatus (WebKit), such an entry has no responseStart either. Firefox and WebKit report
+// no entry at all for a request that got no answer: see noAnswerUnlessSeen.
+const answered = (entry) => (entry.responseStatus === undefined ? entry.responseStart > 0 : entry.responseStatus > 0);
+const noAnswer = "No answer from the gateway";
+let noAnswerShown = false;
 function onResource(entry) {
   if (seen.has(entry)) return;
   seen.add(entry);
   const path = new URL(entry.name).pathname;
-  const noAnswer = "No answer from the gateway";
   if (path.endsWith("/v1/keys")) {
     if (answered(entry)) step("Gateway public key configuration fetched", "done", entry.responseEnd);
-    else step(noAnswer, "failed", entry.responseEnd);
+    else noAnswerAt(entry.responseEnd);
   } else if (path.endsWith("/v1/exchange")) {
     step("Secret generated in wasm (HPKE); AT sealed to the gateway key and sent", "done", entry.startTime);
     if (answered(entry)) step("Gateway answered with a sealed response", "done", entry.responseEnd);
-    else step(noAnswer, "failed", entry.responseEnd);
+    else noAnswerAt(entry.responseEnd);
   } else if (path.endsWith("/v1/call")) {
     step("Service call sealed (VT and session binder inside), sent", "done", entry.startTime);
     if (answered(entry)) step("Gateway answered the call, sealed", "done", entry.responseEnd);
-    else step(noAnswer, "failed", entry.responseEnd);
+    else noAnswerAt(entry.responseEnd);
   }
 }
 if (typeof PerformanceObserver === "function") {
@@ -64,6 +67,15 @@ if (typeof PerformanceObserver === "function") {
     type: "resource",
     buffered: true,
   });
+}
+function noAnswerAt(at) {
+  noAnswerShown = true;
+  step(noAnswer, "failed", at);
+}
+// A NETWORK or TIMEOUT failure is a request without an answer, whether or not the engine put it
+// in Resource Timing.
+function noAnswerUnlessSeen(err) {
+  if (!noAnswerShown && ["NETWORK", "TIMEOUT"].includes(codeOf(err))) noAnswerAt(performance.now());
 }
 // Resource Timing may lag behind a promise; flush what is already recorded.
 const flushResources = () => performance.getEntriesByType("resource").forEach(onResource);
@@ -211,6 +223,7 @@ async function open(at) {
   $("error").hidden = true;
   $("loading").hidden = false;
   document.body.dataset.state = "loading";
+  noAnswerShown = false;
   try {
     const client = await H5Client.create({ gateway: GATEWAY, timeoutMs: 10000 });
     step("SDK ready (WebAssembly loaded)");
@@ -223,6 +236,7 @@ async function open(at) {
     $("session-info").textContent = until ? `Secure session open until ${until}.` : "Secure session open.";
   } catch (err) {
     flushResources();
+    noAnswerUnlessSeen(err);
     // Retrying makes sense only when the AT may not have reached the gateway.
     showError(err, () => {
       step("Retrying", "info");
@@ -253,6 +267,7 @@ $("quote-form").addEventListener("submit", async (ev) => {
     document.body.dataset.quote = "done";
   } catch (err) {
     flushResources();
+    noAnswerUnlessSeen(err);
     const code = codeOf(err);
     const [title, text] = MESSAGES[code] ?? ["The quote failed", "Please try again."];
     errEl.textContent = `${title}. ${text} (${code})`;

@@ -1,5 +1,15 @@
-// The SDK's wasm-core test cases, shared by tests/sdk_node.rs (Node.js) and
-// tests/sdk_chrome.rs (headless Chromium): the same cases run in both environments.
+//! The SDK's wasm core (wasm-bindgen-test): sealing and opening against an in-process gateway end
+//! (the protocol core's decapsulation), the values it throws, key configuration input, and the
+//! gateway-code mapping. No network: the HTTP flow is JavaScript's and is tested by tests/js/ and
+//! tests/browser/.
+//!
+//! One file, two environments: the file sets no `wasm_bindgen_test_configure!`, so it runs in
+//! Node.js by default (`wasm-pack test --node -- --test sdk_wasm`) and in a browser when the test
+//! runner sees `WASM_BINDGEN_USE_BROWSER=1`
+//! (`WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome -- --test sdk_wasm`): there it
+//! exercises the browser's `crypto.getRandomValues` behind getrandom, its wasm engine and memory.
+#![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use h5_access::protocol::{
     codes, decapsulate_request, CallRequest, CallResponse, Channel, ExchangeRequest,
@@ -287,9 +297,9 @@ fn every_gateway_code_maps() {
 
 #[wasm_bindgen_test]
 fn every_code_is_in_the_js_the_types_and_the_readme() {
-    let js = include_str!("../../js/index.js");
-    let types = include_str!("../../js/index.d.ts");
-    let readme = include_str!("../../README.md");
+    let js = include_str!("../js/index.js");
+    let types = include_str!("../js/index.d.ts");
+    let readme = include_str!("../README.md");
     for c in ErrorCode::ALL {
         let s = c.as_str();
         let mut key = String::from("  ");

@@ -1,5 +1,9 @@
 //! The partner API's wire details shared by the gateway (which verifies) and the partner helper
 //! (which signs and opens): request signing and the sealed-AT delivery (docs/PROTOCOL.md §10).
+//! Compiled with the `gateway` or `partner` feature (native only: it uses `std`'s strings and
+//! `base64`). The gateway verifies and seals, the partner signs and opens: with one feature
+//! alone half of this module is unused.
+#![cfg_attr(not(all(feature = "gateway", feature = "partner")), allow(dead_code))]
 
 use chacha20poly1305::aead::{Aead as _, KeyInit, Payload};
 use chacha20poly1305::ChaCha20Poly1305;
@@ -8,7 +12,9 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::protocol::suite::hmac_sha256;
+use super::kdf::hmac_sha256;
+use super::messages::{valid_name, Token};
+use super::params::{N_N, N_T};
 
 /// The `Authorization` scheme and first line of the canonical request.
 pub(crate) const AUTH_SCHEME: &str = "H5-HMAC-SHA256";
@@ -21,13 +27,28 @@ const DELIVERY_INFO: &[u8] = b"h5-access partner AT delivery";
 /// AAD prefix of the sealed AT.
 const DELIVERY_AAD: &[u8] = b"h5-access sealed AT v1";
 /// Bytes of the ChaCha20-Poly1305 nonce of the sealed AT.
-pub(crate) const DELIVERY_NONCE_LEN: usize = 12;
+pub(crate) const DELIVERY_NONCE_LEN: usize = N_N;
 /// Bytes of the Poly1305 tag.
-pub(crate) const TAG_LEN: usize = 16;
+const TAG_LEN: usize = N_T;
 /// Shortest and longest nonce accepted in the `Authorization` header.
 pub(crate) const NONCE_MIN: usize = 16;
 /// Longest nonce.
 pub(crate) const NONCE_MAX: usize = 64;
+
+/// The shortest partner secret accepted, in bytes, by the gateway's `Partner::new` and the
+/// partner helper's `PartnerCredentials::new` alike.
+pub const MIN_SECRET_LEN: usize = 16;
+
+/// An access token (AT) as the partner holds it: what the gateway's access-token endpoint
+/// issues and what the partner helper opens from the sealed delivery.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct AccessToken {
+    /// The AT to hand to the H5 page (base64url ASCII, ≤ 2048 bytes).
+    pub token: Token,
+    /// Expiry, seconds since the Unix epoch.
+    pub exp: u64,
+}
 
 /// `HKDF-Expand(HKDF-Extract(salt, secret), info, 32)` with the `hkdf` crate (§10). `None`
 /// cannot happen for a 32-byte output; callers fail closed on it (no fallback key).
@@ -44,7 +65,7 @@ fn mac(key: &[u8; 32]) -> Hmac<Sha256> {
 
 /// `[A-Za-z0-9._-]`, 1..=64 bytes: the protocol's name rule.
 pub(crate) fn valid_partner_id(id: &str) -> bool {
-    crate::protocol::messages::valid_name(id)
+    valid_name(id)
 }
 
 /// `[A-Za-z0-9_-]`, 16..=64 bytes.
