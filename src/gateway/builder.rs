@@ -6,11 +6,14 @@ use std::sync::Arc;
 
 use crate::protocol::KeyPair;
 
+use super::config::GatewayConfig;
+use super::core::Gateway;
+use super::error::ConfigError;
 use super::key_ring::KeyRing;
-use super::{
-    tokens, ConfigError, Gateway, GatewayConfig, MemoryStore, Partner, ReplayStore, Service,
-    TicketKey,
-};
+use super::partners::Partner;
+use super::service::Service;
+use super::store::{MemoryStore, ReplayStore};
+use super::tokens::{self, TicketKey};
 
 /// Builds a [`Gateway`].
 pub struct GatewayBuilder {

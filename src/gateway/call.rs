@@ -3,10 +3,12 @@
 use crate::protocol::codes;
 use crate::protocol::{decapsulate_request, CallRequest, CallResponse, Channel, ServerContext};
 
-use super::{
-    message_code, store_key, CallContext, Gateway, IssuedClaims, PreDecapError, SealedResponse,
-    ServiceError, CALL_BUDGET_WINDOW, MAX_REQUEST_LEN,
+use super::core::{
+    message_code, store_key, Gateway, SealedResponse, CALL_BUDGET_WINDOW, MAX_REQUEST_LEN,
 };
+use super::error::PreDecapError;
+use super::service::{CallContext, ServiceError};
+use super::tokens::IssuedClaims;
 
 fn refuse_call(ctx: &ServerContext, code: &'static str) -> Result<SealedResponse, PreDecapError> {
     let msg = CallResponse::Refused {

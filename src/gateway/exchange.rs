@@ -5,10 +5,9 @@ use crate::protocol::{
     decapsulate_request, Channel, ExchangeRequest, ExchangeResponse, ServerContext,
 };
 
-use super::{
-    message_code, random_id, store_key, AccessClaims, Gateway, IssuedClaims, PreDecapError,
-    SealedResponse, MAX_REQUEST_LEN,
-};
+use super::core::{message_code, random_id, store_key, Gateway, SealedResponse, MAX_REQUEST_LEN};
+use super::error::PreDecapError;
+use super::tokens::{AccessClaims, IssuedClaims};
 
 fn refuse_exchange(
     ctx: &ServerContext,

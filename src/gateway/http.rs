@@ -36,10 +36,12 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::protocol::Channel;
 
-use super::{
-    Gateway, PartnerRequest, PreDecapError, SealedResponse, ACCESS_TOKEN_PATH, KEYS_CACHE_CONTROL,
-    KEYS_MEDIA_TYPE, MAX_REQUEST_LEN, PROBLEM_MEDIA_TYPE,
+use super::core::{
+    Gateway, SealedResponse, ACCESS_TOKEN_PATH, KEYS_CACHE_CONTROL, KEYS_MEDIA_TYPE,
+    MAX_REQUEST_LEN, PROBLEM_MEDIA_TYPE,
 };
+use super::error::PreDecapError;
+use super::partners::PartnerRequest;
 
 /// Default whole-request timeout of [`protect`]: 10 s.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);

@@ -28,7 +28,9 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::protocol::KeyPair;
 
-use super::{ConfigError, Gateway, TicketKey};
+use super::core::Gateway;
+use super::error::ConfigError;
+use super::tokens::TicketKey;
 
 /// Largest key file accepted: 16 KiB.
 pub const MAX_KEY_FILE_LEN: usize = 16 * 1024;

@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::protocol::KeyPair;
 
-use super::TicketKey;
+use super::tokens::TicketKey;
 
 /// A key a [`KeyRing`] holds: it has a one-byte id, unique within the ring.
 pub(crate) trait RingKey: Clone {

@@ -3,11 +3,12 @@
 
 use crate::protocol::partner_wire;
 
-use super::partners::AccessTokenBody;
-use super::{
-    random_id, starts_json_object, store_key, tokens, AccessClaims, Gateway, IssuedAccessToken,
-    PartnerRequest, PreDecapError, MAX_AT_PRODUCTS, MAX_REQUEST_LEN,
+use super::core::{
+    random_id, starts_json_object, store_key, Gateway, IssuedAccessToken, MAX_REQUEST_LEN,
 };
+use super::error::PreDecapError;
+use super::partners::{AccessTokenBody, PartnerRequest};
+use super::tokens::{self, AccessClaims, MAX_AT_PRODUCTS};
 
 impl Gateway {
     /// Seals an AT for `partner_id` directly (no partner signature): for a provider issuing

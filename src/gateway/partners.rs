@@ -6,7 +6,8 @@ use zeroize::Zeroizing;
 
 use crate::protocol::partner_wire;
 
-use super::{tokens, ConfigError};
+use super::error::ConfigError;
+use super::tokens;
 
 /// A partner account: id, shared secret (≥ 16 bytes) and the products it may issue ATs for.
 ///
