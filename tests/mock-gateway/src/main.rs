@@ -11,6 +11,9 @@ use h5_access::gateway::{
 };
 use h5_mock_gateway::{app_and_gateway, serve, Options, Redacted, HEADER_READ_TIMEOUT};
 
+/// Environment variable holding a key file's JSON text, used when `--key-file` is not given.
+const KEYS_ENV: &str = "H5_GATEWAY_KEYS";
+
 /// A small real h5-access gateway for tests and the demo.
 #[derive(Parser)]
 #[command(name = "h5-mock-gateway", version)]
@@ -39,7 +42,8 @@ struct Args {
     test_hooks: bool,
     /// Load the HPKE keys and ticket keys from this JSON key file (format: README.md "Keys for
     /// a fleet"); reloaded on SIGHUP (a file that fails to load leaves the keys unchanged).
-    /// The seed (or the CSPRNG) still makes the demo partner secret.
+    /// The seed (or the CSPRNG) still makes the demo partner secret. Without it, the same JSON
+    /// may be given in the environment variable H5_GATEWAY_KEYS (read once, not reloaded).
     #[arg(long, env = "H5_GATEWAY_KEY_FILE")]
     key_file: Option<PathBuf>,
     /// Add a service answered by an HTTP backend: `NAME=URL` (repeatable), e.g.
@@ -185,7 +189,20 @@ async fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         },
-        None => None,
+        // The same JSON in the environment (a secret store's injection), read once: no reload.
+        None => match std::env::var_os(KEYS_ENV) {
+            Some(json) => {
+                let json = zeroize::Zeroizing::new(json.into_encoded_bytes());
+                match KeySet::parse(&json) {
+                    Ok(k) => Some(k),
+                    Err(e) => {
+                        eprintln!("h5-mock-gateway: {KEYS_ENV}: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                }
+            }
+            None => None,
+        },
     };
     let mut upstreams = Vec::new();
     for spec in &args.upstreams {

@@ -390,6 +390,16 @@ async fn key_files_are_shared_and_rotated_without_restart() {
     write(key_file(&[(3, 0x13), (2, 0x12)], &[(3, 0x23), (2, 0x22)]));
     gws[0].hangup();
     gws[0].wait_for_key_ids(&[3, 2]).await;
+    // The same keys from the environment instead of a file: the same key list.
+    let from_env = Instance::start_with_env(
+        &["--redis", &url, "--redis-timeout-ms", "5000"],
+        &[(
+            "H5_GATEWAY_KEYS",
+            &key_file(&[(3, 0x13), (2, 0x12)], &[(3, 0x23), (2, 0x22)]),
+        )],
+    );
+    assert_eq!(from_env.key_ids().await, [3, 2]);
+    assert_eq!(from_env.key().await.encode(), gws[0].key().await.encode());
     let (req, _) = exchange_request(&cfg1, &gws[0].test_at("u-gone").await);
     let (status, body) = gws[0]
         .post(

@@ -359,10 +359,16 @@ pub struct Instance {
 impl Instance {
     /// Starts the binary with `args` added to `--listen 127.0.0.1:0 --seed SEED --test-hooks`.
     pub fn start(args: &[&str]) -> Self {
+        Self::start_with_env(args, &[])
+    }
+
+    /// [`start`](Self::start) with extra environment variables.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
         use std::io::BufRead as _;
         let mut child = Command::new(env!("CARGO_BIN_EXE_h5-mock-gateway"))
             .args(["--listen", "127.0.0.1:0", "--seed", SEED, "--test-hooks"])
             .args(args)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
