@@ -404,9 +404,7 @@ fn replay_at_the_window_edge_is_refused() {
         .unwrap()
     };
     assert!(matches!(send(T0), ExchangeResponse::Issued { .. }));
-    // A replayed exchange meets its used AT first (issue 14 §1: looked up before anything is
-    // stored); its request id stays remembered all the same.
-    assert_eq!(code(&send(T0 + 600)), codes::AT_USED);
+    assert_eq!(code(&send(T0 + 600)), codes::REPLAYED);
 
     // A partner nonce signed with ts = T0 + 300.
     let body = PartnerCredentials::access_token_request_body("u", &["prod-a"]);

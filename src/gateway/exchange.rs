@@ -36,8 +36,9 @@ impl Gateway {
     /// response carries `ExchangeResponse::Refused` with, in the order checked:
     /// `UNSUPPORTED_VERSION` / `MALFORMED`, `CLOCK_SKEW`, `AT_INVALID` (also when the AT's
     /// partner account was removed), `AT_EXPIRED`, `PRODUCT_UNKNOWN`, `PRODUCT_NOT_ALLOWED` (not
-    /// in the AT, or no longer in the partner's current product list), `AT_USED` (looked up
-    /// before anything is stored or sealed), `REPLAYED`, `AT_USED` (the atomic consumption),
+    /// in the AT, or no longer in the partner's current product list), then, looked up before
+    /// anything is stored or sealed, `REPLAYED` / `AT_USED` (the AT is used: by this very
+    /// request, or by another), then the atomic steps `REPLAYED`, `AT_USED` (the consumption),
     /// `INTERNAL`. Only that last AT_USED step consumes the AT, and only on success: an exchange
     /// refused or failed for any reason leaves it usable. A request id may be stored by an
     /// exchange that then fails, but only while its AT is unused: the work and state one AT can
@@ -82,9 +83,15 @@ impl Gateway {
         // A used AT is refused before any VT is sealed or any request id stored (issue 14 §1):
         // re-exchanging it with fresh request ids costs a lookup, not state.
         let at_key = store_key(b"at:", &[&at.id]);
+        let rq_key = store_key(b"rq:", &[&req.request_id]);
         match self.store.contains(&at_key, now).await {
             Ok(false) => {}
-            Ok(true) => return refuse_exchange(&ctx, codes::AT_USED),
+            // A replay of the exchange that used it is told apart from a re-exchange.
+            Ok(true) => match self.store.contains(&rq_key, now).await {
+                Ok(true) => return refuse_exchange(&ctx, codes::REPLAYED),
+                Ok(false) => return refuse_exchange(&ctx, codes::AT_USED),
+                Err(_) => return refuse_exchange(&ctx, codes::INTERNAL),
+            },
             Err(_) => return refuse_exchange(&ctx, codes::INTERNAL),
         }
         // Everything that can fail is prepared before the AT is consumed.
@@ -121,7 +128,6 @@ impl Gateway {
             return refuse_exchange(&ctx, codes::INTERNAL);
         };
         drop(msg);
-        let rq_key = store_key(b"rq:", &[&req.request_id]);
         match self
             .store
             .insert_if_absent(&rq_key, self.replay_ttl(), now)

@@ -38,6 +38,8 @@ use zeroize::Zeroizing;
 pub const DEMO_PARTNER_ID: &str = "demo-partner";
 /// The subject (partner user id) `/demo/partner/launch` issues ATs for.
 pub const DEMO_SUBJECT: &str = "demo-user";
+/// Largest `ttl_seconds` (either sign) `/test/access-token` accepts: one hour.
+pub const MAX_TEST_TTL: i64 = 3600;
 /// How long `/test/slow/...` delays every response.
 pub const SLOW_DELAY: Duration = Duration::from_secs(3);
 /// The committed default catalogue (tests/mock-gateway/products.json).
@@ -76,6 +78,8 @@ pub struct Options {
     /// The state store (default: an in-process [`MemoryStore`](h5_access::gateway::MemoryStore));
     /// e.g. a [`RedisStore`](h5_access::gateway::RedisStore) shared by several instances.
     pub store: Option<Arc<dyn ReplayStore>>,
+    /// A per-client rate limit on every route ([`http::rate_limit`]); none by default.
+    pub rate_limit: Option<http::RateLimitConfig>,
 }
 
 /// `<set>` / `<unset>` for a secret in `Debug` output.
@@ -100,6 +104,7 @@ impl std::fmt::Debug for Options {
             .field("keys", &self.keys)
             .field("calls_per_minute", &self.calls_per_minute)
             .field("store", &self.store.as_ref().map(|_| "<custom>"))
+            .field("rate_limit", &self.rate_limit)
             .finish()
     }
 }
@@ -194,6 +199,28 @@ pub fn is_loopback_origin(origin: &[u8]) -> bool {
         })
 }
 
+/// Whether a `Host` header names a loopback host: `127.0.0.1`, `localhost` or `[::1]`, with or
+/// without a port.
+pub fn is_loopback_host(host: &[u8]) -> bool {
+    let mut origin = b"http://".to_vec();
+    origin.extend_from_slice(host);
+    is_loopback_origin(&origin)
+}
+
+/// Refuses a request to the demo and test routes whose `Host` is not loopback (403
+/// `HOST_NOT_ALLOWED`): a page that rebinds its own DNS name to 127.0.0.1 cannot reach them.
+async fn loopback_host_only(req: Request, next: Next) -> Response {
+    let host = req.headers().get(axum::http::header::HOST);
+    if !host.is_some_and(|h| is_loopback_host(h.as_bytes())) {
+        return http::problem(
+            StatusCode::FORBIDDEN,
+            "HOST_NOT_ALLOWED",
+            "demo and test routes answer loopback Host names only",
+        );
+    }
+    next.run(req).await
+}
+
 /// Whether the file `uri_path` names under `root` (canonical), and the `index.html` of a
 /// directory, resolve inside `root` once symlinks are followed. Paths that do not exist pass
 /// (the file server answers 404 for them).
@@ -277,6 +304,10 @@ async fn test_access_token(State(s): State<Arc<AppState>>, body: Body) -> Respon
     let Ok(req) = serde_json::from_slice::<TestTokenBody>(&bytes) else {
         return PreDecapError::PartnerBadRequest.into_response();
     };
+    // Bounded (issue 14 §1): an AT expiring at u64::MAX would keep its used-AT entry forever.
+    if req.ttl_seconds.unsigned_abs() > MAX_TEST_TTL.unsigned_abs() {
+        return PreDecapError::PartnerBadRequest.into_response();
+    }
     let now = http::now();
     let exp = now.saturating_add_signed(req.ttl_seconds);
     match s
@@ -464,9 +495,14 @@ pub fn app_and_gateway(options: &Options) -> Result<(Router, Arc<Gateway>), Setu
             .route("/test/access-token", post(test_access_token))
             .route("/test/rotate-keys", post(rotate_keys));
     }
+    let mock = mock.layer(middleware::from_fn(loopback_host_only));
     let mut router = v1.clone().merge(mock.with_state(state));
     if options.test_hooks {
-        router = router.nest("/test/slow", v1.layer(middleware::from_fn(delay)));
+        router = router.nest(
+            "/test/slow",
+            v1.layer(middleware::from_fn(delay))
+                .layer(middleware::from_fn(loopback_host_only)),
+        );
     }
     if let Some(dir) = &options.serve {
         let root = std::fs::canonicalize(dir)
@@ -475,15 +511,19 @@ pub fn app_and_gateway(options: &Options) -> Result<(Router, Arc<Gateway>), Setu
         router = router.fallback(move |req: Request| static_files(root.clone(), req));
     }
     let limit = options.request_timeout.unwrap_or(REQUEST_TIMEOUT);
+    let mut router = router;
+    if let Some(rl) = options.rate_limit {
+        router = http::rate_limit(router, rl);
+    }
     let router = http::protect(router, limit)
         .layer(http::cors(|origin| is_loopback_origin(origin.as_bytes())))
         .layer(middleware::from_fn(http::access_log));
     Ok((router, gateway))
 }
 
-/// Serves `router` on `listener` (HTTP/1.1) until `shutdown` completes, then lets the open
-/// connections finish. A connection that has not sent a request's complete headers within
-/// `header_read_timeout` is closed ([`HEADER_READ_TIMEOUT`] in the binary).
+/// Serves `router` on `listener` with the library's bounded accept loop
+/// ([`http::serve`], [`http::ServeConfig`] defaults: 512 connections, 16 KiB header buffer)
+/// and `header_read_timeout` ([`HEADER_READ_TIMEOUT`] in the binary).
 ///
 /// Errors: none today (accept errors are logged and retried); `io::Result` for the future.
 pub async fn serve(
@@ -492,38 +532,6 @@ pub async fn serve(
     header_read_timeout: Duration,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((stream, _)) => stream,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let mut builder = hyper::server::conn::http1::Builder::new();
-                builder
-                    .timer(hyper_util::rt::TokioTimer::new())
-                    .header_read_timeout(header_read_timeout);
-                let conn = builder.serve_connection(
-                    hyper_util::rt::TokioIo::new(stream),
-                    hyper_util::service::TowerToHyperService::new(router.clone()),
-                );
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(error = %e, "connection closed");
-                    }
-                });
-            }
-            () = &mut shutdown => break,
-        }
-    }
-    drop(listener);
-    graceful.shutdown().await;
-    Ok(())
+    let config = http::ServeConfig::default().with_header_read_timeout(header_read_timeout);
+    http::serve(listener, router, config, shutdown).await
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use h5_access::gateway::{Gateway, KeySet, RedisStore, RedisStoreConfig, ReplayStore};
-use h5_mock_gateway::{app_and_gateway, serve, Options, Redacted, HEADER_READ_TIMEOUT};
+use h5_mock_gateway::{app_and_gateway, Options, Redacted, HEADER_READ_TIMEOUT};
 
 /// A small real h5-access gateway for tests and the demo.
 #[derive(Parser)]
@@ -58,6 +58,16 @@ struct Args {
     /// is refused.
     #[arg(long, env = "H5_GATEWAY_REDIS_TIMEOUT_MS", default_value_t = 500)]
     redis_timeout_ms: u64,
+    /// Most connections open at once; a connection past it is closed as soon as it is accepted.
+    #[arg(long, env = "H5_GATEWAY_MAX_CONNECTIONS", default_value_t = 512)]
+    max_connections: usize,
+    /// Per-client rate limit (peer IP; IPv6 by /64): requests per second, refilled evenly;
+    /// 0 (the default) is no limit. Past it: 429 TOO_MANY_REQUESTS.
+    #[arg(long, env = "H5_GATEWAY_RATE_LIMIT", default_value_t = 0)]
+    rate_limit: u32,
+    /// With --rate-limit: requests a client may send at once (default: the per-second rate).
+    #[arg(long, env = "H5_GATEWAY_RATE_LIMIT_BURST")]
+    rate_limit_burst: Option<u32>,
 }
 
 /// Omits the seed (every key derives from it): `seed: <set>` or `<unset>`.
@@ -77,6 +87,9 @@ impl std::fmt::Debug for Args {
             .field("redis_cluster", &self.redis_cluster)
             .field("redis_prefix", &self.redis_prefix)
             .field("redis_timeout_ms", &self.redis_timeout_ms)
+            .field("max_connections", &self.max_connections)
+            .field("rate_limit", &self.rate_limit)
+            .field("rate_limit_burst", &self.rate_limit_burst)
             .finish()
     }
 }
@@ -186,6 +199,15 @@ async fn main() -> ExitCode {
         calls_per_minute: Some(args.calls_per_minute),
         keys,
         store,
+        rate_limit: std::num::NonZeroU32::new(args.rate_limit).map(|per_second| {
+            h5_access::gateway::http::RateLimitConfig {
+                period: std::time::Duration::from_secs(1) / per_second.get(),
+                burst: args
+                    .rate_limit_burst
+                    .and_then(std::num::NonZeroU32::new)
+                    .unwrap_or(per_second),
+            }
+        }),
     };
     let (router, gateway) = match app_and_gateway(&options) {
         Ok(r) => r,
@@ -229,7 +251,12 @@ async fn main() -> ExitCode {
     let _ = out.flush();
     drop(out);
     tracing::info!(%addr, test_hooks = options.test_hooks, seeded = options.seed.is_some(), redis, "listening");
-    if let Err(e) = serve(listener, router, HEADER_READ_TIMEOUT, shutdown_signal()).await {
+    let serve_config = h5_access::gateway::http::ServeConfig::default()
+        .with_header_read_timeout(HEADER_READ_TIMEOUT)
+        .with_max_connections(args.max_connections);
+    if let Err(e) =
+        h5_access::gateway::http::serve(listener, router, serve_config, shutdown_signal()).await
+    {
         eprintln!("h5-mock-gateway: {e}");
         return ExitCode::FAILURE;
     }
