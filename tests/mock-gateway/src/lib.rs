@@ -80,6 +80,9 @@ pub struct Options {
     pub store: Option<Arc<dyn ReplayStore>>,
     /// A per-client rate limit on every route ([`http::rate_limit`]); none by default.
     pub rate_limit: Option<http::RateLimitConfig>,
+    /// Partner accounts besides the demo partner (`--partner`, [`parse_partner_spec`]); their
+    /// products must be in the catalogue.
+    pub partners: Vec<Partner>,
 }
 
 /// `<set>` / `<unset>` for a secret in `Debug` output.
@@ -105,6 +108,7 @@ impl std::fmt::Debug for Options {
             .field("calls_per_minute", &self.calls_per_minute)
             .field("store", &self.store.as_ref().map(|_| "<custom>"))
             .field("rate_limit", &self.rate_limit)
+            .field("partners", &self.partners)
             .finish()
     }
 }
@@ -137,6 +141,11 @@ struct ProductEntry {
 /// Key material: from the seed (deterministic) or the CSPRNG.
 struct KeySource {
     seed: Option<Zeroizing<Vec<u8>>>,
+    /// Where key ids start: 0 with a seed (ids 1, 2, …), a random 0..=254 without one, so a
+    /// restart with fresh random keys most likely does not reuse the key id of the previous
+    /// run's key (a page holding that config would get DECRYPT_FAILED instead of the 422
+    /// stale-key signal: docs/PROTOCOL.md §3.3).
+    id_offset: u32,
 }
 
 impl KeySource {
@@ -155,16 +164,57 @@ impl KeySource {
 
     fn hpke_key(&self, generation: u32) -> Result<KeyPair, SetupError> {
         let ikm = self.bytes(&format!("hpke key {generation}"))?;
-        // Key ids 1, 2, 3, … (wrapping, never 0).
-        let id = (generation % 255) as u8 + 1;
+        // Key ids 1, 2, 3, … from the offset (wrapping, never 0).
+        let id = (generation.wrapping_add(self.id_offset) % 255) as u8 + 1;
         Ok(KeyPair::derive(id, ikm.as_ref()))
     }
 }
 
-/// The demo partner's secret when the server runs with `--seed seed`.
+/// Reads a `--partner` value, `ID:SOURCE:PRODUCTS`: the partner id, where its secret is
+/// (`file=PATH`: the file's bytes without a final line break; `env=NAME`: the environment
+/// variable's bytes) and its products, comma-separated. The secret is at least 16 bytes.
+///
+/// Errors: [`SetupError`] naming the part that is wrong (never the secret).
+pub fn parse_partner_spec(spec: &str) -> Result<Partner, SetupError> {
+    let bad = |why: &str| {
+        SetupError(format!(
+            "--partner: {why} (format ID:file=PATH:PRODUCTS or ID:env=NAME:PRODUCTS)"
+        ))
+    };
+    let (id, rest) = spec.split_once(':').ok_or_else(|| bad("no ':'"))?;
+    let (source, products) = rest.rsplit_once(':').ok_or_else(|| bad("no products"))?;
+    let secret = if let Some(path) = source.strip_prefix("file=") {
+        let mut bytes = std::fs::read(path)
+            .map_err(|e| SetupError(format!("--partner {id}: cannot read {path}: {e}")))?;
+        while bytes.last().is_some_and(|b| matches!(b, b'\n' | b'\r')) {
+            bytes.pop();
+        }
+        bytes
+    } else if let Some(name) = source.strip_prefix("env=") {
+        std::env::var_os(name)
+            .ok_or_else(|| {
+                SetupError(format!(
+                    "--partner {id}: environment variable {name} is not set"
+                ))
+            })?
+            .into_encoded_bytes()
+    } else {
+        return Err(bad("the secret source is neither file=PATH nor env=NAME"));
+    };
+    let products: Vec<&str> = products.split(',').filter(|p| !p.is_empty()).collect();
+    if products.is_empty() {
+        return Err(bad("no products"));
+    }
+    Partner::new(id, secret, products).map_err(|e| SetupError(format!("--partner: {e}")))
+}
+
+/// The demo partner's secret when the server runs with `--seed seed`:
+/// `HKDF-SHA256(salt = "h5-mock-gateway seed v1", ikm = seed, info = "demo partner secret")`,
+/// 32 bytes (README "Mock gateway").
 pub fn demo_partner_secret(seed: &str) -> Vec<u8> {
     let ks = KeySource {
         seed: Some(Zeroizing::new(seed.as_bytes().to_vec())),
+        id_offset: 0,
     };
     ks.bytes("demo partner secret")
         .map(|b| b.to_vec())
@@ -439,6 +489,20 @@ fn build_gateway(
     if let Some(k) = previous_ticket {
         builder = builder.previous_ticket_key(k);
     }
+    for p in &options.partners {
+        if p.id() == DEMO_PARTNER_ID {
+            return Err(SetupError(format!(
+                "--partner: {DEMO_PARTNER_ID} is the demo partner's id"
+            )));
+        }
+        if let Some(unknown) = p.products().iter().find(|id| !ids.contains(id)) {
+            return Err(SetupError(format!(
+                "--partner {}: product {unknown} is not in the catalogue",
+                p.id()
+            )));
+        }
+        builder = builder.partner(p.clone());
+    }
     builder = builder
         .partner(partner)
         .service("profile", services::profile)
@@ -469,11 +533,20 @@ pub fn app(options: &Options) -> Result<Router, SetupError> {
 ///
 /// Errors: [`SetupError`] (bad catalogue, CSPRNG failure).
 pub fn app_and_gateway(options: &Options) -> Result<(Router, Arc<Gateway>), SetupError> {
+    let id_offset = match options.seed {
+        Some(_) => 0,
+        None => {
+            let mut b = [0u8; 1];
+            getrandom::fill(&mut b).map_err(|_| SetupError("csprng".into()))?;
+            u32::from(b[0] % 255)
+        }
+    };
     let key_source = KeySource {
         seed: options
             .seed
             .as_ref()
             .map(|s| Zeroizing::new(s.as_bytes().to_vec())),
+        id_offset,
     };
     let (gateway, demo) = build_gateway(options, &key_source)?;
     let gateway = Arc::new(gateway);

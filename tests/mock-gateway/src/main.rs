@@ -68,6 +68,11 @@ struct Args {
     /// With --rate-limit: requests a client may send at once (default: the per-second rate).
     #[arg(long, env = "H5_GATEWAY_RATE_LIMIT_BURST")]
     rate_limit_burst: Option<u32>,
+    /// A partner account besides the demo partner, `ID:file=PATH:PRODUCTS` or
+    /// `ID:env=NAME:PRODUCTS` (secret ≥ 16 bytes from that file or variable; products
+    /// comma-separated, from the catalogue). Repeat for several.
+    #[arg(long = "partner", value_name = "ID:SOURCE:PRODUCTS")]
+    partners: Vec<String>,
 }
 
 /// Omits the seed (every key derives from it): `seed: <set>` or `<unset>`.
@@ -90,6 +95,7 @@ impl std::fmt::Debug for Args {
             .field("max_connections", &self.max_connections)
             .field("rate_limit", &self.rate_limit)
             .field("rate_limit_burst", &self.rate_limit_burst)
+            .field("partners", &self.partners)
             .finish()
     }
 }
@@ -188,7 +194,18 @@ async fn main() -> ExitCode {
         },
         None => None,
     };
+    let mut partners = Vec::new();
+    for spec in &args.partners {
+        match h5_mock_gateway::parse_partner_spec(spec) {
+            Ok(p) => partners.push(p),
+            Err(e) => {
+                eprintln!("h5-mock-gateway: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     let options = Options {
+        partners,
         seed: args.seed,
         products_json,
         at_ttl: Some(args.at_ttl),

@@ -317,3 +317,108 @@ async fn test_token_ttl_is_bounded() {
         assert!(r.starts_with("HTTP/1.1 200 "), "{ttl}: {r:?}");
     }
 }
+
+/// §5: without a seed or key file the mock picks its first key id at random (1–255), so a
+/// restart most likely does not reuse the previous run's id for a different key. Before the
+/// fix random mode always used key id 1 (all 20 starts here had id 1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_mode_key_ids_vary() {
+    let mut ids = std::collections::BTreeSet::new();
+    for _ in 0..20 {
+        let (_, gateway) = h5_mock_gateway::app_and_gateway(&Options::default()).unwrap();
+        let id = gateway.current_key_id();
+        assert_ne!(id, 0);
+        ids.insert(id);
+    }
+    // All 20 equal has probability 255^-19 with random ids.
+    assert!(ids.len() > 1, "{ids:?}");
+    // With a seed the ids stay fixed (1, 2, … on rotation).
+    let (_, gateway) = h5_mock_gateway::app_and_gateway(&options()).unwrap();
+    assert_eq!(gateway.current_key_id(), 1);
+}
+
+/// §4: partner credentials given to the mock (`--partner`, several), so a partner checks its
+/// own §10 signing against it; the demo partner's secret follows the documented rule. Before
+/// the fix the only partner was the demo one, with a secret derived by an undocumented rule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partners_from_the_command_line() {
+    use h5_access::partner::PartnerCredentials;
+    let dir = std::env::temp_dir().join(format!("h5-hardening-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let secrets = [
+        (
+            "acme",
+            b"acme-secret-0123456789abcdef\n".to_vec(),
+            "wealth-01",
+        ),
+        (
+            "globex",
+            b"globex-secret-0123456789".to_vec(),
+            "wealth-01,loan-02",
+        ),
+    ];
+    let mut partners = Vec::new();
+    for (id, secret, products) in &secrets {
+        let path = dir.join(id);
+        std::fs::write(&path, secret).unwrap();
+        let spec = format!("{id}:file={}:{products}", path.display());
+        let p = h5_mock_gateway::parse_partner_spec(&spec).unwrap();
+        assert_eq!(p.id(), *id);
+        assert_eq!(p.products().join(","), *products);
+        partners.push(p);
+    }
+    for bad in [
+        "acme",
+        "acme:file=/nonexistent/h5:wealth-01",
+        "acme:plain=abc:wealth-01",
+        "acme:env=H5_HARDENING_UNSET_VARIABLE:wealth-01",
+    ] {
+        let e = h5_mock_gateway::parse_partner_spec(bad).unwrap_err();
+        assert!(e.0.starts_with("--partner"), "{e}");
+    }
+    let short = dir.join("short");
+    std::fs::write(&short, b"too-short").unwrap();
+    assert!(
+        h5_mock_gateway::parse_partner_spec(&format!("x:file={}:wealth-01", short.display()))
+            .is_err()
+    );
+    let addr = start(
+        Options {
+            partners,
+            ..options()
+        },
+        ServeConfig::default(),
+    )
+    .await;
+    for (id, secret, products) in &secrets {
+        let secret = secret.strip_suffix(b"\n").unwrap_or(secret);
+        let creds = PartnerCredentials::new(*id, secret.to_vec()).unwrap();
+        let list: Vec<&str> = products.split(',').collect();
+        let body = PartnerCredentials::access_token_request_body("u-1", &list);
+        let auth = creds
+            .sign_now("POST", "/v1/partner/access-token", body.as_bytes())
+            .unwrap();
+        let r = raw(
+            &addr,
+            format!(
+                "POST /v1/partner/access-token HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {auth}\r\n\
+                 Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .await;
+        let (status, _, json) = parse(&r);
+        assert_eq!(status, 200, "{id}: {r:?}");
+        assert!(creds.open_access_token_response(json.as_bytes()).is_ok());
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // The demo partner's secret: HKDF-SHA256(salt "h5-mock-gateway seed v1", ikm = seed,
+    // info "demo partner secret"), 32 bytes.
+    let mut expect = [0u8; 32];
+    hkdf::Hkdf::<sha2::Sha256>::new(Some(b"h5-mock-gateway seed v1"), SEED.as_bytes())
+        .expand(b"demo partner secret", &mut expect)
+        .unwrap();
+    assert_eq!(h5_mock_gateway::demo_partner_secret(SEED), expect.to_vec());
+}
