@@ -211,17 +211,27 @@ pub async fn read_body(body: Body) -> Result<Bytes, PreDecapError> {
     }
 }
 
-/// The encapsulated response of a handler: 200 with the channel's response media type, or the
-/// problem document.
+/// `Cache-Control` of every sealed answer and partner token answer: each is for one request
+/// only, so no cache may keep or reuse it.
+pub const SEALED_CACHE_CONTROL: &str = "no-store";
+
+/// The encapsulated response of a handler: 200 with the channel's response media type and
+/// `Cache-Control: no-store`, or the problem document.
 pub fn sealed(channel: Channel, r: Result<SealedResponse, PreDecapError>) -> Response {
     match r {
         Ok(s) => {
             let mut res = (
                 StatusCode::OK,
-                [(
-                    CONTENT_TYPE,
-                    HeaderValue::from_static(channel.response_media_type()),
-                )],
+                [
+                    (
+                        CONTENT_TYPE,
+                        HeaderValue::from_static(channel.response_media_type()),
+                    ),
+                    (
+                        CACHE_CONTROL,
+                        HeaderValue::from_static(SEALED_CACHE_CONTROL),
+                    ),
+                ],
                 s.body,
             )
                 .into_response();
@@ -292,7 +302,14 @@ pub async fn access_token(
         body: &bytes,
     };
     match gw.issue_access_token(&req, now()).await {
-        Ok(json) => json_ok(json),
+        Ok(json) => {
+            let mut res = json_ok(json);
+            res.headers_mut().insert(
+                CACHE_CONTROL,
+                HeaderValue::from_static(SEALED_CACHE_CONTROL),
+            );
+            res
+        }
         Err(e) => e.into_response(),
     }
 }

@@ -43,6 +43,10 @@ async fn raw(addr: &str, raw: &[u8]) -> String {
 }
 
 async fn read_all(s: &mut TcpStream) -> String {
+    String::from_utf8_lossy(&read_bytes(s).await).into_owned()
+}
+
+async fn read_bytes(s: &mut TcpStream) -> Vec<u8> {
     let mut buf = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(10), async {
         let mut chunk = [0u8; 4096];
@@ -54,7 +58,7 @@ async fn read_all(s: &mut TcpStream) -> String {
         }
     })
     .await;
-    String::from_utf8_lossy(&buf).into_owned()
+    buf
 }
 
 /// The status line's code, a header's value (lower-case name) and the body of one reply.
@@ -421,4 +425,81 @@ async fn partners_from_the_command_line() {
         .expand(b"demo partner secret", &mut expect)
         .unwrap();
     assert_eq!(h5_mock_gateway::demo_partner_secret(SEED), expect.to_vec());
+}
+
+/// §5: CORS on every answer (problem documents included, so the SDK sees the 422 stale-key
+/// signal instead of a CORS failure), `Vary: Origin`, a disallowed origin's preflight gets no
+/// `Access-Control-Allow-Origin`, and sealed answers are `Cache-Control: no-store`. Before the
+/// fix sealed answers had no Cache-Control.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_and_cache_headers() {
+    use h5_access::protocol::{encapsulate_request, Channel, ExchangeRequest, KeyConfig, Token};
+    let addr = start(options(), ServeConfig::default()).await;
+    // The key list.
+    let mut s = TcpStream::connect(&addr).await.unwrap();
+    s.write_all(
+        format!("GET /v1/keys HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let bytes = read_bytes(&mut s).await;
+    let split = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let (_, h, _) = parse(&String::from_utf8_lossy(&bytes[..split]));
+    assert_eq!(header(&h, "cache-control"), Some("public, max-age=300"));
+    let list = &bytes[split..];
+    let cfg = KeyConfig::decode_list(list).unwrap().remove(0);
+    let send = |body: Vec<u8>, key_id_shift: bool| {
+        let mut body = body;
+        if key_id_shift {
+            body[0] = body[0].wrapping_add(100);
+        }
+        let mut head = format!(
+            "POST /v1/exchange HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://localhost:5\r\n\
+             Content-Type: application/vnd.h5-access.exchange-req\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        head.extend_from_slice(&body);
+        head
+    };
+    let pt = ExchangeRequest {
+        request_id: [7; 16],
+        client_time: http::now(),
+        product: "wealth-01".into(),
+        subject_token: Token::new(b"not-a-real-AT".to_vec()).unwrap(),
+    }
+    .encode()
+    .unwrap();
+    let (req, _) = encapsulate_request(&cfg, Channel::Exchange, &pt).unwrap();
+    // A sealed refusal (AT_INVALID inside): 200, no-store, CORS.
+    let r = raw(&addr, &send(req.clone(), false)).await;
+    let (status, h, _) = parse(&r);
+    assert_eq!(status, 200);
+    assert_eq!(header(&h, "cache-control"), Some("no-store"));
+    assert_eq!(
+        header(&h, "access-control-allow-origin"),
+        Some("http://localhost:5")
+    );
+    // The stale-key signal carries CORS headers too.
+    let r = raw(&addr, &send(req, true)).await;
+    let h = assert_problem(&r, 422, "KEY_UNKNOWN");
+    assert_eq!(
+        header(&h, "access-control-allow-origin"),
+        Some("http://localhost:5")
+    );
+    assert!(header(&h, "vary").is_some_and(|v| v.contains("origin")));
+    // A preflight from a disallowed origin: answered, without Access-Control-Allow-Origin.
+    let r = raw(
+        &addr,
+        format!(
+            "OPTIONS /v1/exchange HTTP/1.1\r\nHost: {addr}\r\nOrigin: https://evil.example\r\n\
+             Access-Control-Request-Method: POST\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await;
+    let (status, h, _) = parse(&r);
+    assert_eq!(status, 200, "{r:?}");
+    assert_eq!(header(&h, "access-control-allow-origin"), None);
 }
