@@ -503,3 +503,117 @@ async fn cors_and_cache_headers() {
     assert_eq!(status, 200, "{r:?}");
     assert_eq!(header(&h, "access-control-allow-origin"), None);
 }
+
+/// §4/§5: what PROTOCOL §7 now says of the mock's services, checked in-process: `quote` takes
+/// integers only and exactly its two fields, computes in exact integer arithmetic at the top of
+/// its range, answers the catalogue's `rate_bps` and `total_cents = amount + interest`; a
+/// non-JSON body is SERVICE_REJECTED for `quote` and `echo`, ignored by `profile`; `echo`
+/// returns the same bytes; `profile` masks a 2-character subject entirely.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_contracts() {
+    use h5_access::protocol::{
+        encapsulate_request, CallRequest, CallResponse, Channel, ExchangeRequest, ExchangeResponse,
+        KeyConfig,
+    };
+    let (_, gw) = h5_mock_gateway::app_and_gateway(&options()).unwrap();
+    let now = http::now();
+    let cfg = KeyConfig::decode_list(&gw.key_config_list())
+        .unwrap()
+        .remove(0);
+    let session = |subject: &str, product: &str| {
+        let at = gw
+            .mint_access_token(
+                h5_mock_gateway::DEMO_PARTNER_ID,
+                subject,
+                &[product.to_owned()],
+                now,
+                now + 300,
+            )
+            .unwrap();
+        let pt = ExchangeRequest {
+            request_id: rand_id(),
+            client_time: now,
+            product: product.into(),
+            subject_token: at.token,
+        }
+        .encode()
+        .unwrap();
+        let (req, ctx) = encapsulate_request(&cfg, Channel::Exchange, &pt).unwrap();
+        (req, ctx)
+    };
+    let mut calls = Vec::new();
+    for (subject, product) in [("u-1", "card-03"), ("ab", "wealth-01")] {
+        let (req, ctx) = session(subject, product);
+        let res = gw.handle_exchange(&req, now).await.unwrap();
+        let ExchangeResponse::Issued { issued_token, .. } =
+            ExchangeResponse::decode(&ctx.open_response(&res.body).unwrap()).unwrap()
+        else {
+            panic!("not issued")
+        };
+        calls.push((issued_token, ctx.into_session_secret()));
+    }
+    let call = |n: usize, service: &str, body: &str| {
+        let (vt, secret) = &calls[n];
+        let pt = CallRequest {
+            request_id: rand_id(),
+            client_time: now,
+            issued_token: vt.clone(),
+            service: service.into(),
+            body: body.into(),
+        }
+        .encode(secret)
+        .unwrap();
+        let (req, ctx) = encapsulate_request(&cfg, Channel::Call, &pt).unwrap();
+        (req, ctx)
+    };
+    let answer = |n: usize, service: &str, body: &str| {
+        let (req, ctx) = call(n, service, body);
+        let gw = gw.clone();
+        async move {
+            let res = gw.handle_call(&req, now).await.unwrap();
+            CallResponse::decode(&ctx.open_response(&res.body).unwrap()).unwrap()
+        }
+    };
+    // card-03's catalogue rate is 1825 bps; the largest amount over the longest term.
+    let r = answer(0, "quote", r#"{"amount_cents":1000000000000,"months":360}"#).await;
+    let CallResponse::Ok { body } = r else {
+        panic!("{r:?}")
+    };
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["rate_bps"], 1825);
+    // 10^12 × 1825 × 360 / 120000 exactly (the product is 6.57 × 10^17).
+    assert_eq!(v["interest_cents"], 5_475_000_000_000u64);
+    assert_eq!(v["total_cents"], 6_475_000_000_000u64);
+    let rejected = CallResponse::Refused {
+        code: "SERVICE_REJECTED".into(),
+    };
+    for body in [
+        r#"{"amount_cents":1.5,"months":12}"#,
+        r#"{"amount_cents":1e3,"months":12}"#,
+        r#"{"amount_cents":"100","months":12}"#,
+        r#"{"amount_cents":100,"months":12,"extra":1}"#,
+        r#"{"amount_cents":100}"#,
+        r#"{"amount_cents":100,"months":361}"#,
+        "not json",
+    ] {
+        assert_eq!(answer(0, "quote", body).await, rejected, "{body}");
+    }
+    assert_eq!(answer(0, "echo", "not json").await, rejected);
+    let odd = "{ \"b\" : [1, 2.50] ,\"a\":null }";
+    assert_eq!(
+        answer(0, "echo", odd).await,
+        CallResponse::Ok { body: odd.into() }
+    );
+    let r = answer(1, "profile", "not json").await;
+    let CallResponse::Ok { body } = r else {
+        panic!("{r:?}")
+    };
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["display_name"], "**");
+}
+
+fn rand_id() -> [u8; 16] {
+    let mut r = [0u8; 16];
+    getrandom::fill(&mut r).unwrap();
+    r
+}
