@@ -127,9 +127,10 @@ pub fn request_timeout_problem() -> Response {
 /// Longest request target (path and query) [`protect`] accepts: 4 KiB; longer is 414
 /// `URI_TOO_LONG`.
 pub const MAX_URI_LEN: usize = 4 * 1024;
-/// Most header bytes (names, values and `": "` and CRLF per line) [`protect`] accepts: 8 KiB;
-/// more is 431 `HEADERS_TOO_LARGE`.
-pub const MAX_HEADER_BYTES: usize = 8 * 1024;
+/// Most header bytes (names, values and `": "` and CRLF per line) [`protect`] accepts: 16 KiB
+/// (room for large cookies when the gateway shares the page's origin); more is 431
+/// `HEADERS_TOO_LARGE`.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
 /// The code of a problem document for an error status the stack made itself.
 fn stack_error_code(status: StatusCode) -> (&'static str, &'static str) {
@@ -454,7 +455,7 @@ pub struct ServeConfig {
     /// Most connections open at once (default 512, below a 1024 file-descriptor limit); a
     /// connection accepted past it is closed at once.
     pub max_connections: usize,
-    /// Largest read buffer of a connection, in bytes (hyper's `max_buf_size`, default 16 KiB,
+    /// Largest read buffer of a connection, in bytes (hyper's `max_buf_size`, default 32 KiB,
     /// at least 8 KiB; hyper's own default is ~400 KiB). Request headers that do not fit are
     /// refused by hyper itself (431, empty body, connection closed).
     pub max_header_buffer: usize,
@@ -467,7 +468,7 @@ impl Default for ServeConfig {
     fn default() -> Self {
         Self {
             max_connections: 512,
-            max_header_buffer: 16 * 1024,
+            max_header_buffer: 32 * 1024,
             header_read_timeout: Duration::from_secs(10),
         }
     }

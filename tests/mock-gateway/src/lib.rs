@@ -559,9 +559,7 @@ pub fn app_and_gateway(options: &Options) -> Result<(Router, Arc<Gateway>), Setu
 
     // The gateway's own routes (the library's router), plus the mock's demo and test routes.
     let v1 = http::routes(Arc::clone(&gateway));
-    let mut mock = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/demo/partner/launch", post(demo_launch));
+    let mut mock = Router::new().route("/demo/partner/launch", post(demo_launch));
     if options.test_hooks {
         mock = mock
             .route("/test/tamper/v1/exchange", post(tamper_exchange))
@@ -569,7 +567,10 @@ pub fn app_and_gateway(options: &Options) -> Result<(Router, Arc<Gateway>), Setu
             .route("/test/rotate-keys", post(rotate_keys));
     }
     let mock = mock.layer(middleware::from_fn(loopback_host_only));
-    let mut router = v1.clone().merge(mock.with_state(state));
+    let mut router = v1
+        .clone()
+        .merge(mock.with_state(state))
+        .route("/healthz", get(healthz));
     if options.test_hooks {
         router = router.nest(
             "/test/slow",
@@ -595,7 +596,7 @@ pub fn app_and_gateway(options: &Options) -> Result<(Router, Arc<Gateway>), Setu
 }
 
 /// Serves `router` on `listener` with the library's bounded accept loop
-/// ([`http::serve`], [`http::ServeConfig`] defaults: 512 connections, 16 KiB header buffer)
+/// ([`http::serve`], [`http::ServeConfig`] defaults: 512 connections, 32 KiB header buffer)
 /// and `header_read_timeout` ([`HEADER_READ_TIMEOUT`] in the binary).
 ///
 /// Errors: none today (accept errors are logged and retried); `io::Result` for the future.

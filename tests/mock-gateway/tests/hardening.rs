@@ -165,7 +165,7 @@ async fn stack_errors_are_problem_documents() {
     assert_problem(&r, 400, "PARTNER_BAD_REQUEST");
 }
 
-/// §1: the header buffer per connection is bounded (16 KiB by default). Before the fix,
+/// §1: the header buffer per connection is bounded (32 KiB by default). Before the fix,
 /// hyper's default of ~400 KiB let a 100 KiB header block be buffered whole (and reach the
 /// router). Now hyper refuses it itself: 431 with no body, connection closed (the one error
 /// answer that is not a problem document: docs/PROTOCOL.md §7).
@@ -289,13 +289,17 @@ async fn demo_and_test_routes_want_a_loopback_host() {
         .await;
         assert!(r.starts_with("HTTP/1.1 200 "), "{host}: {r:?}");
     }
-    // The gateway's own routes are for any Host (a provider serves them under its own name).
-    let r = raw(
-        &addr,
-        b"GET /v1/keys HTTP/1.1\r\nHost: gateway.example\r\nConnection: close\r\n\r\n",
-    )
-    .await;
-    assert!(r.starts_with("HTTP/1.1 200 "), "{r:?}");
+    // The gateway's own routes and /healthz are for any Host (a provider serves them under its
+    // own name).
+    for path in ["/v1/keys", "/healthz"] {
+        let r = raw(
+            &addr,
+            format!("GET {path} HTTP/1.1\r\nHost: gateway.example\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .await;
+        assert!(r.starts_with("HTTP/1.1 200 "), "{r:?}");
+    }
 }
 
 /// §1: `/test/access-token` bounds `ttl_seconds` to ±MAX_TEST_TTL. Before the fix any value was
