@@ -827,3 +827,30 @@ fn unknown_partner_is_a_signature_failure() {
         );
     }
 }
+
+/// Issue 14 §1: a wall-clock step does not wipe the default store. Before the fix, one request
+/// with the clock a day ahead swept every entry (they expired against the request's `now`), and
+/// after the correction the replayed exchange was issued a second VT (checked on the old store:
+/// `Issued` instead of `REPLAYED`).
+#[test]
+fn wall_clock_step_does_not_reopen_replays() {
+    let gw = gateway_with(None);
+    let t = at(&gw, T0 + 300);
+    assert!(matches!(
+        exchange(&gw, &t, 1, T0, T0).0,
+        ExchangeResponse::Issued { .. }
+    ));
+    // The clock steps a day forward for one request (its own AT and client time follow it).
+    let day = 86_400;
+    let late = gw
+        .mint_access_token("p1", "user", &["prod-a".into()], T0 + day, T0 + day + 300)
+        .unwrap()
+        .token;
+    assert!(matches!(
+        exchange(&gw, &late, 2, T0 + day, T0 + day).0,
+        ExchangeResponse::Issued { .. }
+    ));
+    // Back to the right time: the first exchange is still remembered.
+    assert_eq!(code(&exchange(&gw, &t, 1, T0, T0).0), codes::REPLAYED);
+    assert_eq!(code(&exchange(&gw, &t, 3, T0, T0).0), codes::AT_USED);
+}
