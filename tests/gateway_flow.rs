@@ -141,6 +141,9 @@ impl ReplayStore for Broken {
     fn insert_if_absent<'a>(&'a self, _: &'a [u8], _: u64, _: u64) -> StoreFuture<'a, bool> {
         Box::pin(std::future::ready(Err(StoreError::Unavailable)))
     }
+    fn contains<'a>(&'a self, _: &'a [u8], _: u64) -> StoreFuture<'a, bool> {
+        Box::pin(std::future::ready(Err(StoreError::Unavailable)))
+    }
     fn increment<'a>(&'a self, _: &'a [u8], _: u64, _: u64) -> StoreFuture<'a, u64> {
         Box::pin(std::future::ready(Err(StoreError::Unavailable)))
     }
@@ -358,7 +361,13 @@ fn replay_at_the_window_edge_is_refused() {
 /// refused with RATE_LIMITED and stores nothing.
 #[test]
 fn per_vt_call_budget() {
-    let store = Arc::new(h5_access::gateway::MemoryStore::with_capacity(1_000));
+    // The store expires entries by its own clock, not by the request's `now`.
+    let clock = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let c = Arc::clone(&clock);
+    let store = Arc::new(h5_access::gateway::MemoryStore::with_clock(
+        1_000,
+        Arc::new(move || c.load(std::sync::atomic::Ordering::SeqCst)),
+    ));
     let gw = Gateway::builder(
         KeyPair::derive(1, &[1; 32]),
         TicketKey::from_bytes(1, &[2; 32]),
@@ -393,7 +402,8 @@ fn per_vt_call_budget() {
     let t2 = at(&gw, T0 + 300);
     let session2 = exchange(&gw, &t2, 2, T0 + 2, T0 + 2).unwrap();
     assert_eq!(call(&gw, &session2, 80, T0 + 2, T0 + 2).unwrap(), "{}");
-    // The budget's window is one minute from the first call (T0 + 1).
+    // The budget's window is one minute from the first call (store clock 0).
+    clock.store(60, std::sync::atomic::Ordering::SeqCst);
     assert_eq!(call(&gw, &session, 90, T0 + 61, T0 + 61).unwrap(), "{}");
 }
 
@@ -610,4 +620,111 @@ fn token_equality() {
     assert_ne!(a, Token::new(b"abc.deg".to_vec()).unwrap());
     assert_ne!(a, Token::new(b"abc.de".to_vec()).unwrap());
     assert_ne!(a, Token::new(b"abc.defg".to_vec()).unwrap());
+}
+
+/// A gateway on a store the test can count, and the store.
+fn gateway_with_memory_store() -> (Gateway, Arc<h5_access::gateway::MemoryStore>) {
+    let store = Arc::new(h5_access::gateway::MemoryStore::with_capacity(10_000));
+    (gateway_with(Some(store.clone())), store)
+}
+
+/// Issue 14 §1: one AT holder cannot fill the replay store. Before the fix, every re-exchange
+/// of a used AT with a fresh request id stored an `rq:` entry (and sealed a VT) before the
+/// used-AT check: the store grew by one entry per request (checked: `store.len()` was 102
+/// instead of 2 on the old order).
+#[test]
+fn used_at_re_exchanges_store_nothing() {
+    let (gw, store) = gateway_with_memory_store();
+    let t = at(&gw, T0 + 300);
+    assert!(exchange(&gw, &t, 1, T0, T0).is_ok());
+    assert_eq!(store.len(), 2, "one rq: and one at: entry");
+    for n in 2..102 {
+        assert_eq!(code(&exchange(&gw, &t, n, T0, T0)), codes::AT_USED);
+    }
+    assert_eq!(store.len(), 2, "refused re-exchanges store nothing");
+}
+
+/// Issue 14 §2: authorization is re-checked on every exchange and call. Before the fix, a VT
+/// kept working after its partner was removed or its product left the partner's list, and an
+/// exchange did not look at the partner's current products (there was no way to change them:
+/// `set_partner`/`remove_partner` are new, so this test did not compile before).
+#[test]
+fn partner_changes_take_effect_at_once() {
+    let gw = gateway_with(None);
+    let t = at(&gw, T0 + 300);
+    let session = exchange(&gw, &t, 1, T0, T0).unwrap();
+    assert_eq!(call(&gw, &session, 2, T0, T0).unwrap(), "{}");
+    let t2 = at(&gw, T0 + 300);
+    // The product leaves the partner's scope.
+    gw.set_partner(Partner::new("p1", SECRET.to_vec(), ["prod-b"]).unwrap());
+    assert_eq!(
+        code(&exchange(&gw, &t2, 3, T0, T0)),
+        codes::PRODUCT_NOT_ALLOWED
+    );
+    assert_eq!(
+        code(&call(&gw, &session, 4, T0, T0)),
+        codes::PRODUCT_NOT_ALLOWED
+    );
+    // Back in scope: the same VT and the unused AT work again.
+    gw.set_partner(Partner::new("p1", SECRET.to_vec(), ["prod-a"]).unwrap());
+    assert_eq!(call(&gw, &session, 5, T0, T0).unwrap(), "{}");
+    let t3 = at(&gw, T0 + 300);
+    // The partner is removed.
+    assert!(gw.remove_partner("p1"));
+    assert!(!gw.remove_partner("p1"));
+    assert_eq!(gw.partner_ids(), Vec::<String>::new());
+    assert_eq!(code(&exchange(&gw, &t3, 6, T0, T0)), codes::AT_INVALID);
+    assert_eq!(code(&call(&gw, &session, 7, T0, T0)), codes::VT_INVALID);
+}
+
+/// Issue 14 §3: an unknown partner id is answered like a bad signature (no enumeration of
+/// partner ids). Before the fix it was 401 PARTNER_UNKNOWN.
+#[test]
+fn unknown_partner_is_a_signature_failure() {
+    let gw = gateway_with(None);
+    let body = PartnerCredentials::access_token_request_body("u", &["prod-a"]);
+    for id in ["p1", "nobody"] {
+        let auth = PartnerCredentials::new(id, b"another-secret-0123456789abcdef".to_vec())
+            .unwrap()
+            .sign(
+                "POST",
+                ACCESS_TOKEN_PATH,
+                body.as_bytes(),
+                T0,
+                "nonce-enum-0123456789",
+            )
+            .unwrap();
+        let req = PartnerRequest {
+            method: "POST",
+            path: ACCESS_TOKEN_PATH,
+            authorization: Some(&auth),
+            body: body.as_bytes(),
+        };
+        assert_eq!(
+            block_on(gw.issue_access_token(&req, T0)).unwrap_err(),
+            PreDecapError::PartnerSignature,
+            "{id}"
+        );
+    }
+}
+
+/// Issue 14 §1: a wall-clock step does not wipe the default store. Before the fix, one request
+/// with the clock a day ahead swept every entry (they expired against the request's `now`), and
+/// after the correction the replayed exchange was issued a second VT (checked on the old store:
+/// `Issued` instead of `REPLAYED`).
+#[test]
+fn wall_clock_step_does_not_reopen_replays() {
+    let gw = gateway_with(None);
+    let t = at(&gw, T0 + 300);
+    assert!(exchange(&gw, &t, 1, T0, T0).is_ok());
+    // The clock steps a day forward for one request (its own AT and client time follow it).
+    let day = 86_400;
+    let late = gw
+        .mint_access_token("p1", "user", &["prod-a".into()], T0 + day, T0 + day + 300)
+        .unwrap()
+        .token;
+    assert!(exchange(&gw, &late, 2, T0 + day, T0 + day).is_ok());
+    // Back to the right time: the first exchange is still remembered.
+    assert_eq!(code(&exchange(&gw, &t, 1, T0, T0)), codes::REPLAYED);
+    assert_eq!(code(&exchange(&gw, &t, 3, T0, T0)), codes::AT_USED);
 }

@@ -351,6 +351,21 @@ fn key_config_negative_cases() {
     list.extend_from_slice(&(enc.len() as u16).to_be_bytes());
     list.extend_from_slice(&enc);
     assert_eq!(KeyConfig::decode_list(&list).unwrap().len(), 1);
+    // Issue 14 §5: a malformed entry inside a well-framed list is skipped like an unsupported
+    // one (before: the whole list was refused with MALFORMED); alone, its error is reported.
+    let mut bad_then_good = Vec::new();
+    bad_then_good.extend_from_slice(&(zero_sym.len() as u16).to_be_bytes());
+    bad_then_good.extend_from_slice(&zero_sym);
+    assert_eq!(
+        KeyConfig::decode_list(&bad_then_good).unwrap_err(),
+        KeyConfigError::Malformed
+    );
+    bad_then_good.extend_from_slice(&(enc.len() as u16).to_be_bytes());
+    bad_then_good.extend_from_slice(&enc);
+    assert_eq!(
+        KeyConfig::decode_list(&bad_then_good).unwrap(),
+        vec![key(1).config().clone()]
+    );
     assert_eq!(
         KeyConfig::new(1, &[0u8; 31]).unwrap_err(),
         KeyConfigError::InvalidKey

@@ -2,7 +2,7 @@
 //! [`build`](GatewayBuilder::build).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use crate::protocol::KeyPair;
 
@@ -106,7 +106,12 @@ impl GatewayBuilder {
             config: self.config,
             keys,
             ticket_keys,
-            partners: self.partners,
+            partners: RwLock::new(
+                self.partners
+                    .into_iter()
+                    .map(|(id, p)| (id, Arc::new(p)))
+                    .collect(),
+            ),
             products: self.products,
             services: self.services,
             store: self

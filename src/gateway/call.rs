@@ -31,7 +31,9 @@ impl Gateway {
     ///
     /// Errors before decapsulation: as [`handle_exchange`](Self::handle_exchange). After it,
     /// `CallResponse::Refused` with, in the order checked: `UNSUPPORTED_VERSION` /
-    /// `MALFORMED`, `CLOCK_SKEW`, `VT_INVALID`, `VT_EXPIRED`, `VT_NOT_BOUND`,
+    /// `MALFORMED`, `CLOCK_SKEW`, `VT_INVALID`, `VT_EXPIRED`, `VT_NOT_BOUND`, `VT_INVALID` (the
+    /// VT's partner account was removed), `PRODUCT_NOT_ALLOWED` (the VT's product left the
+    /// partner's current product list),
     /// `RATE_LIMITED` (more than [`GatewayConfig::calls_per_minute`] calls with this VT in its
     /// current minute), `REPLAYED`, `SERVICE_UNKNOWN`, `SERVICE_REJECTED`, `INTERNAL`. The
     /// request id is stored before the service runs: a call refused or failed after that (even
@@ -64,6 +66,15 @@ impl Gateway {
         if !req.verify_binder(&vt.session_secret, &binder) {
             return refuse_call(&ctx, codes::VT_NOT_BOUND);
         }
+        // Authorization as it is now (issue 14 §2): the partner account still exists and the
+        // VT's product is still in its product list and in the catalogue.
+        let Some(partner) = self.partner(&vt.partner) else {
+            return refuse_call(&ctx, codes::VT_INVALID);
+        };
+        if !partner.products.contains(&vt.product) || !self.products.contains_key(&vt.product) {
+            return refuse_call(&ctx, codes::PRODUCT_NOT_ALLOWED);
+        }
+        drop(partner);
         // The budget is charged before the request id is stored, so a session over its budget
         // adds nothing to the replay store.
         let rl_key = store_key(b"rl:", &[&vt.id]);

@@ -3,7 +3,7 @@
 //! (`exchange`, `call`, `partner_api`) share.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use crate::protocol::codes;
 use crate::protocol::{KeyConfig, KeyPair, MessageError};
@@ -52,7 +52,7 @@ pub struct Gateway {
     pub(super) config: GatewayConfig,
     pub(super) keys: KeyRing<KeyPair>,
     pub(super) ticket_keys: KeyRing<TicketKey>,
-    pub(super) partners: HashMap<String, Partner>,
+    pub(super) partners: RwLock<HashMap<String, Arc<Partner>>>,
     pub(super) products: HashMap<String, String>,
     pub(super) services: HashMap<String, Arc<dyn Service>>,
     pub(super) store: Arc<dyn ReplayStore>,
@@ -62,7 +62,7 @@ impl core::fmt::Debug for Gateway {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Gateway")
             .field("config", &self.config)
-            .field("partners", &self.partners.keys().collect::<Vec<_>>())
+            .field("partners", &self.partner_ids())
             .field("products", &self.products.keys().collect::<Vec<_>>())
             .field("services", &self.services.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
@@ -106,6 +106,40 @@ impl Gateway {
     /// The configuration.
     pub fn config(&self) -> &GatewayConfig {
         &self.config
+    }
+
+    /// The partner account `id` as it is now (accounts change with [`set_partner`] and
+    /// [`remove_partner`]; every exchange and call re-checks against this).
+    ///
+    /// [`set_partner`]: Self::set_partner
+    /// [`remove_partner`]: Self::remove_partner
+    pub(super) fn partner(&self, id: &str) -> Option<Arc<Partner>> {
+        let map = self.partners.read().unwrap_or_else(|e| e.into_inner());
+        map.get(id).cloned()
+    }
+
+    /// The ids of the partner accounts, sorted.
+    pub fn partner_ids(&self) -> Vec<String> {
+        let map = self.partners.read().unwrap_or_else(|e| e.into_inner());
+        let mut ids: Vec<String> = map.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
+    /// Adds the partner account, or replaces the one with its id (a new secret, a new product
+    /// list). Takes effect at once: ATs and VTs already issued for this partner are re-checked
+    /// against the new product list on their next exchange or call.
+    pub fn set_partner(&self, partner: Partner) {
+        let mut map = self.partners.write().unwrap_or_else(|e| e.into_inner());
+        map.insert(partner.id.clone(), Arc::new(partner));
+    }
+
+    /// Removes the partner account `id`; returns whether it existed. Its ATs are refused from
+    /// then on (`AT_INVALID`), its VTs too (`VT_INVALID`), and its access-token requests get
+    /// `PARTNER_SIGNATURE`.
+    pub fn remove_partner(&self, id: &str) -> bool {
+        let mut map = self.partners.write().unwrap_or_else(|e| e.into_inner());
+        map.remove(id).is_some()
     }
 
     /// The key configuration list as served at `GET /v1/keys` (RFC 9458 §3.2,

@@ -34,10 +34,16 @@ impl Gateway {
     /// Errors before decapsulation: [`PreDecapError`] (`TOO_LARGE`, `TRUNCATED`,
     /// `UNSUPPORTED_SUITE`, `KEY_UNKNOWN`, `INVALID_KEY`, `DECRYPT_FAILED`). After it, the
     /// response carries `ExchangeResponse::Refused` with, in the order checked:
-    /// `UNSUPPORTED_VERSION` / `MALFORMED`, `CLOCK_SKEW`, `AT_INVALID`, `AT_EXPIRED`, `PRODUCT_UNKNOWN`,
-    /// `PRODUCT_NOT_ALLOWED`, `REPLAYED`, `AT_USED`, `INTERNAL`. Only the AT_USED check
-    /// consumes the AT, and only on success: an exchange refused or failed for any reason
-    /// leaves it usable. A request id may be stored by an exchange that then fails.
+    /// `UNSUPPORTED_VERSION` / `MALFORMED`, `CLOCK_SKEW`, `AT_INVALID` (also when the AT's
+    /// partner account was removed), `AT_EXPIRED`, `PRODUCT_UNKNOWN`, `PRODUCT_NOT_ALLOWED` (not
+    /// in the AT, or no longer in the partner's current product list), then, looked up before
+    /// anything is stored or sealed, `REPLAYED` / `AT_USED` (the AT is used: by this very
+    /// request, or by another), then the atomic steps `REPLAYED`, `AT_USED` (the consumption),
+    /// `INTERNAL`. Only that last AT_USED step consumes the AT, and only on success: an exchange
+    /// refused or failed for any reason leaves it usable. A request id may be stored by an
+    /// exchange that then fails, but only while its AT is unused: the work and state one AT can
+    /// cause are one VT seal and one request id per exchange that reaches the store before the
+    /// AT is consumed (a used AT costs one store lookup and one refusal seal).
     pub async fn handle_exchange(
         &self,
         body: &[u8],
@@ -59,9 +65,10 @@ impl Gateway {
         let Some(at) = AccessClaims::open(&ticket_keys, req.subject_token.as_bytes()) else {
             return refuse_exchange(&ctx, codes::AT_INVALID);
         };
-        if !self.partners.contains_key(&at.partner) {
+        // Authorization as it is now (issue 14 §2): the partner account still exists.
+        let Some(partner) = self.partner(&at.partner) else {
             return refuse_exchange(&ctx, codes::AT_INVALID);
-        }
+        };
         let at_deadline = at.exp.saturating_add(self.config.clock_skew);
         if now >= at_deadline {
             return refuse_exchange(&ctx, codes::AT_EXPIRED);
@@ -69,8 +76,23 @@ impl Gateway {
         let Some(page) = self.products.get(&req.product) else {
             return refuse_exchange(&ctx, codes::PRODUCT_UNKNOWN);
         };
-        if !at.products.contains(&req.product) {
+        if !at.products.contains(&req.product) || !partner.products.contains(&req.product) {
             return refuse_exchange(&ctx, codes::PRODUCT_NOT_ALLOWED);
+        }
+        drop(partner);
+        // A used AT is refused before any VT is sealed or any request id stored (issue 14 §1):
+        // re-exchanging it with fresh request ids costs a lookup, not state.
+        let at_key = store_key(b"at:", &[&at.id]);
+        let rq_key = store_key(b"rq:", &[&req.request_id]);
+        match self.store.contains(&at_key, now).await {
+            Ok(false) => {}
+            // A replay of the exchange that used it is told apart from a re-exchange.
+            Ok(true) => match self.store.contains(&rq_key, now).await {
+                Ok(true) => return refuse_exchange(&ctx, codes::REPLAYED),
+                Ok(false) => return refuse_exchange(&ctx, codes::AT_USED),
+                Err(_) => return refuse_exchange(&ctx, codes::INTERNAL),
+            },
+            Err(_) => return refuse_exchange(&ctx, codes::INTERNAL),
         }
         // Everything that can fail is prepared before the AT is consumed.
         let exp = now.saturating_add(self.config.vt_ttl);
@@ -106,7 +128,6 @@ impl Gateway {
             return refuse_exchange(&ctx, codes::INTERNAL);
         };
         drop(msg);
-        let rq_key = store_key(b"rq:", &[&req.request_id]);
         match self
             .store
             .insert_if_absent(&rq_key, self.replay_ttl(), now)
@@ -116,7 +137,6 @@ impl Gateway {
             Ok(false) => return refuse_exchange(&ctx, codes::REPLAYED),
             Err(_) => return refuse_exchange(&ctx, codes::INTERNAL),
         }
-        let at_key = store_key(b"at:", &[&at.id]);
         match self
             .store
             .insert_if_absent(&at_key, at_deadline - now, now)

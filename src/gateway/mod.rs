@@ -54,7 +54,10 @@ pub use redis_store::{
     MAX_KEY_PREFIX_LEN,
 };
 pub use service::{CallContext, Service, ServiceError, ServiceFuture};
-pub use store::{MemoryStore, ReplayStore, StoreError, StoreFuture, DEFAULT_CAPACITY, MAX_KEY_LEN};
+pub use store::{
+    MemoryStore, ReplayStore, StoreClock, StoreError, StoreFuture, DEFAULT_CAPACITY, EXPIRE_BATCH,
+    MAX_KEY_LEN,
+};
 pub use tokens::{
     AccessClaims, IssuedClaims, TicketKey, MAX_AT_PRODUCTS, MAX_SUBJECT_LEN, TOKEN_ID_LEN,
 };

@@ -26,8 +26,7 @@ impl Gateway {
         exp: u64,
     ) -> Result<IssuedAccessToken, PreDecapError> {
         let partner = self
-            .partners
-            .get(partner_id)
+            .partner(partner_id)
             .ok_or(PreDecapError::PartnerUnknown)?;
         if !tokens::valid_subject(subject)
             || products.is_empty()
@@ -60,9 +59,10 @@ impl Gateway {
     /// (docs/PROTOCOL.md §10) and returns the JSON response body
     /// `{"sealed_access_token":"<base64url>","exp":<seconds>}`, the AT sealed for that partner.
     ///
-    /// Checks, in order: `Authorization` parses (`PARTNER_AUTH_MALFORMED`), partner known
-    /// (`PARTNER_UNKNOWN`), `ts` within the request window (`PARTNER_TIMESTAMP`), signature
-    /// (`PARTNER_SIGNATURE`), body (`PARTNER_BAD_REQUEST`), products allowed
+    /// Checks, in order: `Authorization` parses (`PARTNER_AUTH_MALFORMED`), `ts` within the
+    /// request window (`PARTNER_TIMESTAMP`), partner known and signature valid
+    /// (`PARTNER_SIGNATURE` for both: an unknown partner id is not told apart from a wrong
+    /// signature, so partner ids cannot be enumerated; a dummy HMAC is computed for it), body (`PARTNER_BAD_REQUEST`), products allowed
     /// (`PARTNER_PRODUCT_NOT_ALLOWED`), then the AT is minted and sealed (`INTERNAL`), and last
     /// nonce unused (`PARTNER_NONCE_REUSED`): a refused or failed request leaves its nonce unused.
     pub async fn issue_access_token(
@@ -77,13 +77,10 @@ impl Gateway {
             .authorization
             .and_then(partner_wire::parse_auth)
             .ok_or(PreDecapError::PartnerAuthMalformed)?;
-        let partner = self
-            .partners
-            .get(auth.partner)
-            .ok_or(PreDecapError::PartnerUnknown)?;
         if !self.window_ok(auth.ts, now) {
             return Err(PreDecapError::PartnerTimestamp);
         }
+        let partner = self.partner(auth.partner);
         let canonical = partner_wire::canonical_request(
             req.method,
             req.path,
@@ -92,9 +89,14 @@ impl Gateway {
             auth.nonce,
             req.body,
         );
-        if !partner_wire::verify(&partner.secret, &canonical, &auth.sig) {
+        // An unknown partner is refused like a bad signature, after the same HMAC work
+        // (issue 14 §3: no enumeration of partner ids).
+        let dummy = [0u8; partner_wire::MIN_SECRET_LEN];
+        let secret = partner.as_ref().map_or(&dummy[..], |p| &p.secret[..]);
+        let verified = partner_wire::verify(secret, &canonical, &auth.sig);
+        let Some(partner) = partner.filter(|_| verified) else {
             return Err(PreDecapError::PartnerSignature);
-        }
+        };
         // serde's derive also accepts a JSON array for a struct: require an object.
         if !starts_json_object(req.body) {
             return Err(PreDecapError::PartnerBadRequest);

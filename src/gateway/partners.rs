@@ -61,6 +61,11 @@ impl Partner {
     pub fn id(&self) -> &str {
         &self.id
     }
+
+    /// The products this partner may issue ATs for.
+    pub fn products(&self) -> &[String] {
+        &self.products
+    }
 }
 
 /// A partner's access-token request as the HTTP layer received it. `Debug` prints the method,

@@ -294,6 +294,15 @@ impl ReplayStore for RedisStore {
         })
     }
 
+    fn contains<'a>(&'a self, key: &'a [u8], _now: u64) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let mut cmd = redis::cmd("EXISTS");
+            cmd.arg(self.key(key));
+            let n: u64 = self.query(&cmd).await?;
+            Ok(n > 0)
+        })
+    }
+
     fn increment<'a>(&'a self, key: &'a [u8], ttl_seconds: u64, _now: u64) -> StoreFuture<'a, u64> {
         Box::pin(async move {
             self.increment_script(key, ttl_seconds.clamp(1, MAX_TTL))

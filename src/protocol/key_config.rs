@@ -149,30 +149,33 @@ impl KeyConfig {
 
     /// Decodes an `application/ohttp-keys` list (RFC 9458 §3.2), keeping the configurations this
     /// implementation supports, in order (a client uses the first). Unsupported entries are
-    /// skipped, as RFC 9458 §3.2 allows.
+    /// skipped, as RFC 9458 §3.2 allows, and so is an entry that does not decode inside a
+    /// well-framed list (docs/PROTOCOL.md §3.2): one bad entry does not hide a good one.
     ///
-    /// Errors: [`KeyConfigError::Truncated`] (a length prefix runs past the end),
-    /// [`KeyConfigError::Malformed`] (empty input), [`KeyConfigError::UnsupportedSuite`] (no
-    /// entry is supported), or the error of a supported-looking entry that fails to decode
-    /// ([`KeyConfigError::InvalidKey`], [`KeyConfigError::TrailingBytes`] …).
+    /// Errors: [`KeyConfigError::Truncated`] (a length prefix runs past the end: the framing
+    /// itself is broken), [`KeyConfigError::Malformed`] (empty input), or, when no entry is
+    /// usable, the error of the first entry ([`KeyConfigError::UnsupportedSuite`],
+    /// [`KeyConfigError::InvalidKey`], [`KeyConfigError::TrailingBytes`] …).
     pub fn decode_list(bytes: &[u8]) -> Result<Vec<KeyConfig>, KeyConfigError> {
         if bytes.is_empty() {
             return Err(KeyConfigError::Malformed);
         }
         let mut r = Reader::new(bytes);
         let mut out = Vec::new();
+        let mut first_error = None;
         while !r.is_empty() {
             let entry = r
                 .u16_prefixed(usize::from(u16::MAX))
                 .map_err(|_| KeyConfigError::Truncated)?;
             match Self::decode(entry) {
                 Ok(c) => out.push(c),
-                Err(KeyConfigError::UnsupportedSuite) => {}
-                Err(e) => return Err(e),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
             }
         }
         if out.is_empty() {
-            return Err(KeyConfigError::UnsupportedSuite);
+            return Err(first_error.unwrap_or(KeyConfigError::UnsupportedSuite));
         }
         Ok(out)
     }

@@ -38,6 +38,8 @@ use zeroize::Zeroizing;
 pub const DEMO_PARTNER_ID: &str = "demo-partner";
 /// The subject (partner user id) `/demo/partner/launch` issues ATs for.
 pub const DEMO_SUBJECT: &str = "demo-user";
+/// Largest `ttl_seconds` (either sign) `/test/access-token` accepts: one hour.
+pub const MAX_TEST_TTL: i64 = 3600;
 /// How long `/test/slow/...` delays every response.
 pub const SLOW_DELAY: Duration = Duration::from_secs(3);
 /// The committed default catalogue (tests/mock-gateway/products.json).
@@ -78,6 +80,11 @@ pub struct Options {
     /// The state store (default: an in-process [`MemoryStore`](h5_access::gateway::MemoryStore));
     /// e.g. a [`RedisStore`](h5_access::gateway::RedisStore) shared by several instances.
     pub store: Option<Arc<dyn ReplayStore>>,
+    /// A per-client rate limit on every route ([`http::rate_limit`]); none by default.
+    pub rate_limit: Option<http::RateLimitConfig>,
+    /// Partner accounts besides the demo partner (`--partner`, [`parse_partner_spec`]); their
+    /// products must be in the catalogue.
+    pub partners: Vec<Partner>,
 }
 
 /// `<set>` / `<unset>` for a secret in `Debug` output.
@@ -103,6 +110,8 @@ impl std::fmt::Debug for Options {
             .field("upstreams", &self.upstreams)
             .field("calls_per_minute", &self.calls_per_minute)
             .field("store", &self.store.as_ref().map(|_| "<custom>"))
+            .field("rate_limit", &self.rate_limit)
+            .field("partners", &self.partners)
             .finish()
     }
 }
@@ -135,6 +144,11 @@ struct ProductEntry {
 /// Key material: from the seed (deterministic) or the CSPRNG.
 struct KeySource {
     seed: Option<Zeroizing<Vec<u8>>>,
+    /// Where key ids start: 0 with a seed (ids 1, 2, …), a random 0..=254 without one, so a
+    /// restart with fresh random keys most likely does not reuse the key id of the previous
+    /// run's key (a page holding that config would get DECRYPT_FAILED instead of the 422
+    /// stale-key signal: docs/PROTOCOL.md §3.3).
+    id_offset: u32,
 }
 
 impl KeySource {
@@ -153,16 +167,57 @@ impl KeySource {
 
     fn hpke_key(&self, generation: u32) -> Result<KeyPair, SetupError> {
         let ikm = self.bytes(&format!("hpke key {generation}"))?;
-        // Key ids 1, 2, 3, … (wrapping, never 0).
-        let id = (generation % 255) as u8 + 1;
+        // Key ids 1, 2, 3, … from the offset (wrapping, never 0).
+        let id = (generation.wrapping_add(self.id_offset) % 255) as u8 + 1;
         Ok(KeyPair::derive(id, ikm.as_ref()))
     }
 }
 
-/// The demo partner's secret when the server runs with `--seed seed`.
+/// Reads a `--partner` value, `ID:SOURCE:PRODUCTS`: the partner id, where its secret is
+/// (`file=PATH`: the file's bytes without a final line break; `env=NAME`: the environment
+/// variable's bytes) and its products, comma-separated. The secret is at least 16 bytes.
+///
+/// Errors: [`SetupError`] naming the part that is wrong (never the secret).
+pub fn parse_partner_spec(spec: &str) -> Result<Partner, SetupError> {
+    let bad = |why: &str| {
+        SetupError(format!(
+            "--partner: {why} (format ID:file=PATH:PRODUCTS or ID:env=NAME:PRODUCTS)"
+        ))
+    };
+    let (id, rest) = spec.split_once(':').ok_or_else(|| bad("no ':'"))?;
+    let (source, products) = rest.rsplit_once(':').ok_or_else(|| bad("no products"))?;
+    let secret = if let Some(path) = source.strip_prefix("file=") {
+        let mut bytes = std::fs::read(path)
+            .map_err(|e| SetupError(format!("--partner {id}: cannot read {path}: {e}")))?;
+        while bytes.last().is_some_and(|b| matches!(b, b'\n' | b'\r')) {
+            bytes.pop();
+        }
+        bytes
+    } else if let Some(name) = source.strip_prefix("env=") {
+        std::env::var_os(name)
+            .ok_or_else(|| {
+                SetupError(format!(
+                    "--partner {id}: environment variable {name} is not set"
+                ))
+            })?
+            .into_encoded_bytes()
+    } else {
+        return Err(bad("the secret source is neither file=PATH nor env=NAME"));
+    };
+    let products: Vec<&str> = products.split(',').filter(|p| !p.is_empty()).collect();
+    if products.is_empty() {
+        return Err(bad("no products"));
+    }
+    Partner::new(id, secret, products).map_err(|e| SetupError(format!("--partner: {e}")))
+}
+
+/// The demo partner's secret when the server runs with `--seed seed`:
+/// `HKDF-SHA256(salt = "h5-mock-gateway seed v1", ikm = seed, info = "demo partner secret")`,
+/// 32 bytes (README "Mock gateway").
 pub fn demo_partner_secret(seed: &str) -> Vec<u8> {
     let ks = KeySource {
         seed: Some(Zeroizing::new(seed.as_bytes().to_vec())),
+        id_offset: 0,
     };
     ks.bytes("demo partner secret")
         .map(|b| b.to_vec())
@@ -195,6 +250,28 @@ pub fn is_loopback_origin(origin: &[u8]) -> bool {
                         && port[1..].iter().all(u8::is_ascii_digit))
             })
         })
+}
+
+/// Whether a `Host` header names a loopback host: `127.0.0.1`, `localhost` or `[::1]`, with or
+/// without a port.
+pub fn is_loopback_host(host: &[u8]) -> bool {
+    let mut origin = b"http://".to_vec();
+    origin.extend_from_slice(host);
+    is_loopback_origin(&origin)
+}
+
+/// Refuses a request to the demo and test routes whose `Host` is not loopback (403
+/// `HOST_NOT_ALLOWED`): a page that rebinds its own DNS name to 127.0.0.1 cannot reach them.
+async fn loopback_host_only(req: Request, next: Next) -> Response {
+    let host = req.headers().get(axum::http::header::HOST);
+    if !host.is_some_and(|h| is_loopback_host(h.as_bytes())) {
+        return http::problem(
+            StatusCode::FORBIDDEN,
+            "HOST_NOT_ALLOWED",
+            "demo and test routes answer loopback Host names only",
+        );
+    }
+    next.run(req).await
 }
 
 /// Whether the file `uri_path` names under `root` (canonical), and the `index.html` of a
@@ -280,6 +357,10 @@ async fn test_access_token(State(s): State<Arc<AppState>>, body: Body) -> Respon
     let Ok(req) = serde_json::from_slice::<TestTokenBody>(&bytes) else {
         return PreDecapError::PartnerBadRequest.into_response();
     };
+    // Bounded (issue 14 §1): an AT expiring at u64::MAX would keep its used-AT entry forever.
+    if req.ttl_seconds.unsigned_abs() > MAX_TEST_TTL.unsigned_abs() {
+        return PreDecapError::PartnerBadRequest.into_response();
+    }
     let now = http::now();
     let exp = now.saturating_add_signed(req.ttl_seconds);
     match s
@@ -411,6 +492,20 @@ fn build_gateway(
     if let Some(k) = previous_ticket {
         builder = builder.previous_ticket_key(k);
     }
+    for p in &options.partners {
+        if p.id() == DEMO_PARTNER_ID {
+            return Err(SetupError(format!(
+                "--partner: {DEMO_PARTNER_ID} is the demo partner's id"
+            )));
+        }
+        if let Some(unknown) = p.products().iter().find(|id| !ids.contains(id)) {
+            return Err(SetupError(format!(
+                "--partner {}: product {unknown} is not in the catalogue",
+                p.id()
+            )));
+        }
+        builder = builder.partner(p.clone());
+    }
     builder = builder
         .partner(partner)
         .service("profile", services::profile)
@@ -444,11 +539,20 @@ pub fn app(options: &Options) -> Result<Router, SetupError> {
 ///
 /// Errors: [`SetupError`] (bad catalogue, CSPRNG failure).
 pub fn app_and_gateway(options: &Options) -> Result<(Router, Arc<Gateway>), SetupError> {
+    let id_offset = match options.seed {
+        Some(_) => 0,
+        None => {
+            let mut b = [0u8; 1];
+            getrandom::fill(&mut b).map_err(|_| SetupError("csprng".into()))?;
+            u32::from(b[0] % 255)
+        }
+    };
     let key_source = KeySource {
         seed: options
             .seed
             .as_ref()
             .map(|s| Zeroizing::new(s.as_bytes().to_vec())),
+        id_offset,
     };
     let (gateway, demo) = build_gateway(options, &key_source)?;
     let gateway = Arc::new(gateway);
@@ -461,18 +565,24 @@ pub fn app_and_gateway(options: &Options) -> Result<(Router, Arc<Gateway>), Setu
 
     // The gateway's own routes (the library's router), plus the mock's demo and test routes.
     let v1 = http::routes(Arc::clone(&gateway));
-    let mut mock = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/demo/partner/launch", post(demo_launch));
+    let mut mock = Router::new().route("/demo/partner/launch", post(demo_launch));
     if options.test_hooks {
         mock = mock
             .route("/test/tamper/v1/exchange", post(tamper_exchange))
             .route("/test/access-token", post(test_access_token))
             .route("/test/rotate-keys", post(rotate_keys));
     }
-    let mut router = v1.clone().merge(mock.with_state(state));
+    let mock = mock.layer(middleware::from_fn(loopback_host_only));
+    let mut router = v1
+        .clone()
+        .merge(mock.with_state(state))
+        .route("/healthz", get(healthz));
     if options.test_hooks {
-        router = router.nest("/test/slow", v1.layer(middleware::from_fn(delay)));
+        router = router.nest(
+            "/test/slow",
+            v1.layer(middleware::from_fn(delay))
+                .layer(middleware::from_fn(loopback_host_only)),
+        );
     }
     if let Some(dir) = &options.serve {
         let root = std::fs::canonicalize(dir)
@@ -481,15 +591,19 @@ pub fn app_and_gateway(options: &Options) -> Result<(Router, Arc<Gateway>), Setu
         router = router.fallback(move |req: Request| static_files(root.clone(), req));
     }
     let limit = options.request_timeout.unwrap_or(REQUEST_TIMEOUT);
+    let mut router = router;
+    if let Some(rl) = options.rate_limit {
+        router = http::rate_limit(router, rl);
+    }
     let router = http::protect(router, limit)
         .layer(http::cors(|origin| is_loopback_origin(origin.as_bytes())))
         .layer(middleware::from_fn(http::access_log));
     Ok((router, gateway))
 }
 
-/// Serves `router` on `listener` (HTTP/1.1) until `shutdown` completes, then lets the open
-/// connections finish. A connection that has not sent a request's complete headers within
-/// `header_read_timeout` is closed ([`HEADER_READ_TIMEOUT`] in the binary).
+/// Serves `router` on `listener` with the library's bounded accept loop
+/// ([`http::serve`], [`http::ServeConfig`] defaults: 512 connections, 32 KiB header buffer)
+/// and `header_read_timeout` ([`HEADER_READ_TIMEOUT`] in the binary).
 ///
 /// Errors: none today (accept errors are logged and retried); `io::Result` for the future.
 pub async fn serve(
@@ -498,38 +612,6 @@ pub async fn serve(
     header_read_timeout: Duration,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((stream, _)) => stream,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let mut builder = hyper::server::conn::http1::Builder::new();
-                builder
-                    .timer(hyper_util::rt::TokioTimer::new())
-                    .header_read_timeout(header_read_timeout);
-                let conn = builder.serve_connection(
-                    hyper_util::rt::TokioIo::new(stream),
-                    hyper_util::service::TowerToHyperService::new(router.clone()),
-                );
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(error = %e, "connection closed");
-                    }
-                });
-            }
-            () = &mut shutdown => break,
-        }
-    }
-    drop(listener);
-    graceful.shutdown().await;
-    Ok(())
+    let config = http::ServeConfig::default().with_header_read_timeout(header_read_timeout);
+    http::serve(listener, router, config, shutdown).await
 }

@@ -9,7 +9,7 @@ use clap::Parser;
 use h5_access::gateway::{
     Gateway, KeySet, RedisStore, RedisStoreConfig, ReplayStore, UpstreamService,
 };
-use h5_mock_gateway::{app_and_gateway, serve, Options, Redacted, HEADER_READ_TIMEOUT};
+use h5_mock_gateway::{app_and_gateway, Options, Redacted, HEADER_READ_TIMEOUT};
 
 /// Environment variable holding a key file's JSON text, used when `--key-file` is not given.
 const KEYS_ENV: &str = "H5_GATEWAY_KEYS";
@@ -72,6 +72,21 @@ struct Args {
     /// is refused.
     #[arg(long, env = "H5_GATEWAY_REDIS_TIMEOUT_MS", default_value_t = 500)]
     redis_timeout_ms: u64,
+    /// Most connections open at once; a connection past it is closed as soon as it is accepted.
+    #[arg(long, env = "H5_GATEWAY_MAX_CONNECTIONS", default_value_t = 512)]
+    max_connections: usize,
+    /// Per-client rate limit (peer IP; IPv6 by /64): requests per second, refilled evenly;
+    /// 0 (the default) is no limit. Past it: 429 TOO_MANY_REQUESTS.
+    #[arg(long, env = "H5_GATEWAY_RATE_LIMIT", default_value_t = 0)]
+    rate_limit: u32,
+    /// With --rate-limit: requests a client may send at once (default: the per-second rate).
+    #[arg(long, env = "H5_GATEWAY_RATE_LIMIT_BURST")]
+    rate_limit_burst: Option<u32>,
+    /// A partner account besides the demo partner, `ID:file=PATH:PRODUCTS` or
+    /// `ID:env=NAME:PRODUCTS` (secret ≥ 16 bytes from that file or variable; products
+    /// comma-separated, from the catalogue). Repeat for several.
+    #[arg(long = "partner", value_name = "ID:SOURCE:PRODUCTS")]
+    partners: Vec<String>,
 }
 
 /// Omits the seed (every key derives from it): `seed: <set>` or `<unset>`.
@@ -93,6 +108,10 @@ impl std::fmt::Debug for Args {
             .field("redis_cluster", &self.redis_cluster)
             .field("redis_prefix", &self.redis_prefix)
             .field("redis_timeout_ms", &self.redis_timeout_ms)
+            .field("max_connections", &self.max_connections)
+            .field("rate_limit", &self.rate_limit)
+            .field("rate_limit_burst", &self.rate_limit_burst)
+            .field("partners", &self.partners)
             .finish()
     }
 }
@@ -221,7 +240,18 @@ async fn main() -> ExitCode {
             }
         }
     }
+    let mut partners = Vec::new();
+    for spec in &args.partners {
+        match h5_mock_gateway::parse_partner_spec(spec) {
+            Ok(p) => partners.push(p),
+            Err(e) => {
+                eprintln!("h5-mock-gateway: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     let options = Options {
+        partners,
         seed: args.seed,
         products_json,
         at_ttl: Some(args.at_ttl),
@@ -233,6 +263,15 @@ async fn main() -> ExitCode {
         keys,
         upstreams,
         store,
+        rate_limit: std::num::NonZeroU32::new(args.rate_limit).map(|per_second| {
+            h5_access::gateway::http::RateLimitConfig {
+                period: std::time::Duration::from_secs(1) / per_second.get(),
+                burst: args
+                    .rate_limit_burst
+                    .and_then(std::num::NonZeroU32::new)
+                    .unwrap_or(per_second),
+            }
+        }),
     };
     let (router, gateway) = match app_and_gateway(&options) {
         Ok(r) => r,
@@ -276,7 +315,12 @@ async fn main() -> ExitCode {
     let _ = out.flush();
     drop(out);
     tracing::info!(%addr, test_hooks = options.test_hooks, seeded = options.seed.is_some(), redis, "listening");
-    if let Err(e) = serve(listener, router, HEADER_READ_TIMEOUT, shutdown_signal()).await {
+    let serve_config = h5_access::gateway::http::ServeConfig::default()
+        .with_header_read_timeout(HEADER_READ_TIMEOUT)
+        .with_max_connections(args.max_connections);
+    if let Err(e) =
+        h5_access::gateway::http::serve(listener, router, serve_config, shutdown_signal()).await
+    {
         eprintln!("h5-mock-gateway: {e}");
         return ExitCode::FAILURE;
     }

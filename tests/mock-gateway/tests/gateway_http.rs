@@ -675,12 +675,12 @@ async fn partner_authentication_failures_are_401() {
     send(Some(auth), body.clone())
         .await
         .assert_problem(401, "PARTNER_NONCE_REUSED");
-    // Unknown partner.
+    // Unknown partner: answered like a bad signature (issue 14 §3, no enumeration of ids).
     let stranger = PartnerCredentials::new("stranger", demo_partner_secret(SEED)).unwrap();
     let auth = stranger.sign_now("POST", path, body.as_bytes()).unwrap();
     send(Some(auth), body.clone())
         .await
-        .assert_problem(401, "PARTNER_UNKNOWN");
+        .assert_problem(401, "PARTNER_SIGNATURE");
     // Missing or malformed header.
     send(None, body.clone())
         .await

@@ -1,0 +1,623 @@
+//! Issue 14: what an attack pass on the mock gateway found, one regression test per finding,
+//! over raw loopback TCP (so the exact bytes the stack sends are checked). Each test states
+//! what it saw before the fix.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use h5_access::gateway::http::{self, RateLimitConfig, ServeConfig};
+use h5_mock_gateway::{app, Options};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+
+const SEED: &str = "hardening-tests";
+
+fn options() -> Options {
+    Options {
+        seed: Some(SEED.into()),
+        test_hooks: true,
+        ..Options::default()
+    }
+}
+
+/// Serves the mock's router with the library's accept loop; returns `host:port`.
+async fn start(options: Options, config: ServeConfig) -> String {
+    let router = app(&options).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(http::serve(
+        listener,
+        router,
+        config,
+        std::future::pending(),
+    ));
+    addr
+}
+
+/// Writes `raw` on a fresh connection and reads until the server closes it (or 10 s pass).
+async fn raw(addr: &str, raw: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(raw).await.unwrap();
+    read_all(&mut s).await
+}
+
+async fn read_all(s: &mut TcpStream) -> String {
+    String::from_utf8_lossy(&read_bytes(s).await).into_owned()
+}
+
+async fn read_bytes(s: &mut TcpStream) -> Vec<u8> {
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut chunk = [0u8; 4096];
+        loop {
+            match s.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    })
+    .await;
+    buf
+}
+
+/// The status line's code, a header's value (lower-case name) and the body of one reply.
+fn parse(reply: &str) -> (u16, Vec<(String, String)>, String) {
+    let (head, body) = reply.split_once("\r\n\r\n").unwrap_or((reply, ""));
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    (status, headers, body.to_owned())
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Asserts a problem document with `status` and `code`, and returns the headers.
+fn assert_problem(reply: &str, status: u16, code: &str) -> Vec<(String, String)> {
+    let (s, headers, body) = parse(reply);
+    assert_eq!(s, status, "{reply:?}");
+    assert_eq!(
+        header(&headers, "content-type"),
+        Some("application/problem+json"),
+        "{reply:?}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["code"], code, "{reply:?}");
+    assert_eq!(v["status"], status, "{reply:?}");
+    headers
+}
+
+/// §3: every error the stack makes is a problem document with a `code`, CORS headers included
+/// (§5) for an allowed origin. Before the fix: 404 and 405 had empty bodies, 414 and 431 went
+/// through (hyper's limits are 64 KiB URIs and ~400 KiB of headers) and no CORS header was on
+/// the 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stack_errors_are_problem_documents() {
+    let addr = start(options(), ServeConfig::default()).await;
+    let origin = "Origin: http://127.0.0.1:9\r\n";
+    let r = raw(
+        &addr,
+        format!("GET /no/such/route HTTP/1.1\r\nHost: {addr}\r\n{origin}Connection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .await;
+    let h = assert_problem(&r, 404, "NOT_FOUND");
+    assert_eq!(
+        header(&h, "access-control-allow-origin"),
+        Some("http://127.0.0.1:9")
+    );
+    assert!(
+        header(&h, "vary").is_some_and(|v| v.contains("origin")),
+        "{r:?}"
+    );
+
+    let r = raw(
+        &addr,
+        format!("GET /v1/exchange HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .await;
+    let h = assert_problem(&r, 405, "METHOD_NOT_ALLOWED");
+    assert_eq!(header(&h, "allow"), Some("POST"));
+
+    let long = "a".repeat(http::MAX_URI_LEN + 1);
+    let r = raw(
+        &addr,
+        format!("GET /{long} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await;
+    assert_problem(&r, 414, "URI_TOO_LONG");
+
+    let big = "b".repeat(http::MAX_HEADER_BYTES);
+    let r = raw(
+        &addr,
+        format!(
+            "GET /v1/keys HTTP/1.1\r\nHost: {addr}\r\nX-Big: {big}\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await;
+    assert_problem(&r, 431, "HEADERS_TOO_LARGE");
+
+    // The router's own 400 (an extractor rejection is not possible on these routes; a bad
+    // JSON body of the demo route is the gateway's PARTNER_BAD_REQUEST): still a code.
+    let r = raw(
+        &addr,
+        format!(
+            "POST /demo/partner/launch HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 1\r\n\
+             Connection: close\r\n\r\n["
+        )
+        .as_bytes(),
+    )
+    .await;
+    assert_problem(&r, 400, "PARTNER_BAD_REQUEST");
+}
+
+/// §1: the header buffer per connection is bounded (32 KiB by default). Before the fix,
+/// hyper's default of ~400 KiB let a 100 KiB header block be buffered whole (and reach the
+/// router). Now hyper refuses it itself: 431 with no body, connection closed (the one error
+/// answer that is not a problem document: docs/PROTOCOL.md §7).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn header_buffer_is_bounded() {
+    let addr = start(options(), ServeConfig::default()).await;
+    let big = "c".repeat(100 * 1024);
+    let r = raw(
+        &addr,
+        format!("GET /v1/keys HTTP/1.1\r\nHost: {addr}\r\nX-Big: {big}\r\n\r\n").as_bytes(),
+    )
+    .await;
+    let (status, _, body) = parse(&r);
+    assert_eq!(status, 431, "{r:?}");
+    assert_eq!(body, "");
+}
+
+/// §1: at most `max_connections` connections are open at once; one accepted past it is closed
+/// without an answer, and a slot freed is reused. Before the fix there was no limit (a third
+/// connection was served).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_limit() {
+    let config = ServeConfig::default()
+        .with_max_connections(2)
+        .with_header_read_timeout(Duration::from_secs(60));
+    let addr = start(options(), config).await;
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    // Two idle connections, each proven accepted by a keep-alive answer.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut s = TcpStream::connect(&addr).await.unwrap();
+        s.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut buf = [0u8; 512];
+        let n = s.read(&mut buf).await.unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200 "));
+        held.push(s);
+    }
+    let r = raw(&addr, request.as_bytes()).await;
+    assert_eq!(r, "", "a third connection is closed unanswered");
+    drop(held.pop());
+    // The freed slot is released when its connection task ends: retry a bounded number of
+    // times.
+    let mut served = false;
+    for _ in 0..100 {
+        let r = raw(&addr, request.as_bytes()).await;
+        if r.starts_with("HTTP/1.1 200 ") {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(served, "a freed slot is reused");
+}
+
+/// §1: a per-client rate limit (off by default in the mock, `--rate-limit`): past the burst,
+/// 429 TOO_MANY_REQUESTS with Retry-After. Before the fix there was no rate limit at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_client_rate_limit() {
+    let addr = start(
+        Options {
+            rate_limit: Some(RateLimitConfig {
+                period: Duration::from_secs(3600),
+                burst: NonZeroU32::new(3).unwrap(),
+            }),
+            ..options()
+        },
+        ServeConfig::default(),
+    )
+    .await;
+    let request = format!("GET /v1/keys HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    for _ in 0..3 {
+        let r = raw(&addr, request.as_bytes()).await;
+        assert!(r.starts_with("HTTP/1.1 200 "), "{r:?}");
+    }
+    for _ in 0..3 {
+        let r = raw(&addr, request.as_bytes()).await;
+        let h = assert_problem(&r, 429, "TOO_MANY_REQUESTS");
+        let wait: u64 = header(&h, "retry-after").unwrap().parse().unwrap();
+        assert!((1..=3600).contains(&wait), "{wait}");
+    }
+}
+
+/// §3: the demo and test routes refuse a non-loopback Host (DNS rebinding). Before the fix any
+/// Host was served: a page on evil.example rebound to 127.0.0.1 could mint ATs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_and_test_routes_want_a_loopback_host() {
+    let addr = start(options(), ServeConfig::default()).await;
+    let body = r#"{"product":"wealth-01"}"#;
+    for host in ["evil.example", "evil.example:80", "127.0.0.1.evil.example"] {
+        for path in [
+            "/demo/partner/launch",
+            "/test/access-token",
+            "/test/rotate-keys",
+        ] {
+            let r = raw(
+                &addr,
+                format!(
+                    "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .as_bytes(),
+            )
+            .await;
+            assert_problem(&r, 403, "HOST_NOT_ALLOWED");
+        }
+    }
+    let port = addr.rsplit(':').next().unwrap();
+    for host in [addr.clone(), format!("localhost:{port}"), "[::1]".into()] {
+        let r = raw(
+            &addr,
+            format!(
+                "POST /demo/partner/launch HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .await;
+        assert!(r.starts_with("HTTP/1.1 200 "), "{host}: {r:?}");
+    }
+    // The gateway's own routes and /healthz are for any Host (a provider serves them under its
+    // own name).
+    for path in ["/v1/keys", "/healthz"] {
+        let r = raw(
+            &addr,
+            format!("GET {path} HTTP/1.1\r\nHost: gateway.example\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .await;
+        assert!(r.starts_with("HTTP/1.1 200 "), "{r:?}");
+    }
+}
+
+/// §1: `/test/access-token` bounds `ttl_seconds` to ±MAX_TEST_TTL. Before the fix any value was
+/// accepted (an AT expiring at u64::MAX, whose used-AT entry never expires).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_token_ttl_is_bounded() {
+    let addr = start(options(), ServeConfig::default()).await;
+    let mint = |ttl: i64| {
+        let body = format!(r#"{{"subject":"u-1","products":["wealth-01"],"ttl_seconds":{ttl}}}"#);
+        format!(
+            "POST /test/access-token HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let max = h5_mock_gateway::MAX_TEST_TTL;
+    for ttl in [max + 1, -max - 1, i64::MAX, i64::MIN] {
+        let r = raw(&addr, mint(ttl).as_bytes()).await;
+        assert_problem(&r, 400, "PARTNER_BAD_REQUEST");
+    }
+    for ttl in [max, -max, 300] {
+        let r = raw(&addr, mint(ttl).as_bytes()).await;
+        assert!(r.starts_with("HTTP/1.1 200 "), "{ttl}: {r:?}");
+    }
+}
+
+/// §5: without a seed or key file the mock picks its first key id at random (1–255), so a
+/// restart most likely does not reuse the previous run's id for a different key. Before the
+/// fix random mode always used key id 1 (all 20 starts here had id 1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_mode_key_ids_vary() {
+    let mut ids = std::collections::BTreeSet::new();
+    for _ in 0..20 {
+        let (_, gateway) = h5_mock_gateway::app_and_gateway(&Options::default()).unwrap();
+        let id = gateway.current_key_id();
+        assert_ne!(id, 0);
+        ids.insert(id);
+    }
+    // All 20 equal has probability 255^-19 with random ids.
+    assert!(ids.len() > 1, "{ids:?}");
+    // With a seed the ids stay fixed (1, 2, … on rotation).
+    let (_, gateway) = h5_mock_gateway::app_and_gateway(&options()).unwrap();
+    assert_eq!(gateway.current_key_id(), 1);
+}
+
+/// §4: partner credentials given to the mock (`--partner`, several), so a partner checks its
+/// own §10 signing against it; the demo partner's secret follows the documented rule. Before
+/// the fix the only partner was the demo one, with a secret derived by an undocumented rule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partners_from_the_command_line() {
+    use h5_access::partner::PartnerCredentials;
+    let dir = std::env::temp_dir().join(format!("h5-hardening-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let secrets = [
+        (
+            "acme",
+            b"acme-secret-0123456789abcdef\n".to_vec(),
+            "wealth-01",
+        ),
+        (
+            "globex",
+            b"globex-secret-0123456789".to_vec(),
+            "wealth-01,loan-02",
+        ),
+    ];
+    let mut partners = Vec::new();
+    for (id, secret, products) in &secrets {
+        let path = dir.join(id);
+        std::fs::write(&path, secret).unwrap();
+        let spec = format!("{id}:file={}:{products}", path.display());
+        let p = h5_mock_gateway::parse_partner_spec(&spec).unwrap();
+        assert_eq!(p.id(), *id);
+        assert_eq!(p.products().join(","), *products);
+        partners.push(p);
+    }
+    for bad in [
+        "acme",
+        "acme:file=/nonexistent/h5:wealth-01",
+        "acme:plain=abc:wealth-01",
+        "acme:env=H5_HARDENING_UNSET_VARIABLE:wealth-01",
+    ] {
+        let e = h5_mock_gateway::parse_partner_spec(bad).unwrap_err();
+        assert!(e.0.starts_with("--partner"), "{e}");
+    }
+    let short = dir.join("short");
+    std::fs::write(&short, b"too-short").unwrap();
+    assert!(
+        h5_mock_gateway::parse_partner_spec(&format!("x:file={}:wealth-01", short.display()))
+            .is_err()
+    );
+    let addr = start(
+        Options {
+            partners,
+            ..options()
+        },
+        ServeConfig::default(),
+    )
+    .await;
+    for (id, secret, products) in &secrets {
+        let secret = secret.strip_suffix(b"\n").unwrap_or(secret);
+        let creds = PartnerCredentials::new(*id, secret.to_vec()).unwrap();
+        let list: Vec<&str> = products.split(',').collect();
+        let body = PartnerCredentials::access_token_request_body("u-1", &list);
+        let auth = creds
+            .sign_now("POST", "/v1/partner/access-token", body.as_bytes())
+            .unwrap();
+        let r = raw(
+            &addr,
+            format!(
+                "POST /v1/partner/access-token HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {auth}\r\n\
+                 Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .await;
+        let (status, _, json) = parse(&r);
+        assert_eq!(status, 200, "{id}: {r:?}");
+        assert!(creds.open_access_token_response(json.as_bytes()).is_ok());
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // The demo partner's secret: HKDF-SHA256(salt "h5-mock-gateway seed v1", ikm = seed,
+    // info "demo partner secret"), 32 bytes.
+    let mut expect = [0u8; 32];
+    hkdf::Hkdf::<sha2::Sha256>::new(Some(b"h5-mock-gateway seed v1"), SEED.as_bytes())
+        .expand(b"demo partner secret", &mut expect)
+        .unwrap();
+    assert_eq!(h5_mock_gateway::demo_partner_secret(SEED), expect.to_vec());
+}
+
+/// §5: CORS on every answer (problem documents included, so the SDK sees the 422 stale-key
+/// signal instead of a CORS failure), `Vary: Origin`, a disallowed origin's preflight gets no
+/// `Access-Control-Allow-Origin`, and sealed answers are `Cache-Control: no-store`. Before the
+/// fix sealed answers had no Cache-Control.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_and_cache_headers() {
+    use h5_access::protocol::{encapsulate_request, Channel, ExchangeRequest, KeyConfig, Token};
+    let addr = start(options(), ServeConfig::default()).await;
+    // The key list.
+    let mut s = TcpStream::connect(&addr).await.unwrap();
+    s.write_all(
+        format!("GET /v1/keys HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let bytes = read_bytes(&mut s).await;
+    let split = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let (_, h, _) = parse(&String::from_utf8_lossy(&bytes[..split]));
+    assert_eq!(header(&h, "cache-control"), Some("public, max-age=300"));
+    let list = &bytes[split..];
+    let cfg = KeyConfig::decode_list(list).unwrap().remove(0);
+    let send = |body: Vec<u8>, key_id_shift: bool| {
+        let mut body = body;
+        if key_id_shift {
+            body[0] = body[0].wrapping_add(100);
+        }
+        let mut head = format!(
+            "POST /v1/exchange HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://localhost:5\r\n\
+             Content-Type: application/vnd.h5-access.exchange-req\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        head.extend_from_slice(&body);
+        head
+    };
+    let pt = ExchangeRequest {
+        request_id: [7; 16],
+        client_time: http::now(),
+        product: "wealth-01".into(),
+        subject_token: Token::new(b"not-a-real-AT".to_vec()).unwrap(),
+    }
+    .encode()
+    .unwrap();
+    let (req, _) = encapsulate_request(&cfg, Channel::Exchange, &pt).unwrap();
+    // A sealed refusal (AT_INVALID inside): 200, no-store, CORS.
+    let r = raw(&addr, &send(req.clone(), false)).await;
+    let (status, h, _) = parse(&r);
+    assert_eq!(status, 200);
+    assert_eq!(header(&h, "cache-control"), Some("no-store"));
+    assert_eq!(
+        header(&h, "access-control-allow-origin"),
+        Some("http://localhost:5")
+    );
+    // The stale-key signal carries CORS headers too.
+    let r = raw(&addr, &send(req, true)).await;
+    let h = assert_problem(&r, 422, "KEY_UNKNOWN");
+    assert_eq!(
+        header(&h, "access-control-allow-origin"),
+        Some("http://localhost:5")
+    );
+    assert!(header(&h, "vary").is_some_and(|v| v.contains("origin")));
+    // A preflight from a disallowed origin: answered, without Access-Control-Allow-Origin.
+    let r = raw(
+        &addr,
+        format!(
+            "OPTIONS /v1/exchange HTTP/1.1\r\nHost: {addr}\r\nOrigin: https://evil.example\r\n\
+             Access-Control-Request-Method: POST\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await;
+    let (status, h, _) = parse(&r);
+    assert_eq!(status, 200, "{r:?}");
+    assert_eq!(header(&h, "access-control-allow-origin"), None);
+}
+
+/// §4/§5: what PROTOCOL §7 now says of the mock's services, checked in-process: `quote` takes
+/// integers only and exactly its two fields, computes in exact integer arithmetic at the top of
+/// its range, answers the catalogue's `rate_bps` and `total_cents = amount + interest`; a
+/// non-JSON body is SERVICE_REJECTED for `quote` and `echo`, ignored by `profile`; `echo`
+/// returns the same bytes; `profile` masks a 2-character subject entirely.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_contracts() {
+    use h5_access::protocol::{
+        encapsulate_request, CallRequest, CallResponse, Channel, ExchangeRequest, ExchangeResponse,
+        KeyConfig,
+    };
+    let (_, gw) = h5_mock_gateway::app_and_gateway(&options()).unwrap();
+    let now = http::now();
+    let cfg = KeyConfig::decode_list(&gw.key_config_list())
+        .unwrap()
+        .remove(0);
+    let session = |subject: &str, product: &str| {
+        let at = gw
+            .mint_access_token(
+                h5_mock_gateway::DEMO_PARTNER_ID,
+                subject,
+                &[product.to_owned()],
+                now,
+                now + 300,
+            )
+            .unwrap();
+        let pt = ExchangeRequest {
+            request_id: rand_id(),
+            client_time: now,
+            product: product.into(),
+            subject_token: at.token,
+        }
+        .encode()
+        .unwrap();
+        let (req, ctx) = encapsulate_request(&cfg, Channel::Exchange, &pt).unwrap();
+        (req, ctx)
+    };
+    let mut calls = Vec::new();
+    for (subject, product) in [("u-1", "card-03"), ("ab", "wealth-01")] {
+        let (req, ctx) = session(subject, product);
+        let res = gw.handle_exchange(&req, now).await.unwrap();
+        let ExchangeResponse::Issued { issued_token, .. } =
+            ExchangeResponse::decode(&ctx.open_response(&res.body).unwrap()).unwrap()
+        else {
+            panic!("not issued")
+        };
+        calls.push((issued_token, ctx.into_session_secret()));
+    }
+    let call = |n: usize, service: &str, body: &str| {
+        let (vt, secret) = &calls[n];
+        let pt = CallRequest {
+            request_id: rand_id(),
+            client_time: now,
+            issued_token: vt.clone(),
+            service: service.into(),
+            body: body.into(),
+        }
+        .encode(secret)
+        .unwrap();
+        let (req, ctx) = encapsulate_request(&cfg, Channel::Call, &pt).unwrap();
+        (req, ctx)
+    };
+    let answer = |n: usize, service: &str, body: &str| {
+        let (req, ctx) = call(n, service, body);
+        let gw = gw.clone();
+        async move {
+            let res = gw.handle_call(&req, now).await.unwrap();
+            CallResponse::decode(&ctx.open_response(&res.body).unwrap()).unwrap()
+        }
+    };
+    // card-03's catalogue rate is 1825 bps; the largest amount over the longest term.
+    let r = answer(0, "quote", r#"{"amount_cents":1000000000000,"months":360}"#).await;
+    let CallResponse::Ok { body } = r else {
+        panic!("{r:?}")
+    };
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["rate_bps"], 1825);
+    // 10^12 × 1825 × 360 / 120000 exactly (the product is 6.57 × 10^17).
+    assert_eq!(v["interest_cents"], 5_475_000_000_000u64);
+    assert_eq!(v["total_cents"], 6_475_000_000_000u64);
+    let rejected = CallResponse::Refused {
+        code: "SERVICE_REJECTED".into(),
+    };
+    for body in [
+        r#"{"amount_cents":1.5,"months":12}"#,
+        r#"{"amount_cents":1e3,"months":12}"#,
+        r#"{"amount_cents":"100","months":12}"#,
+        r#"{"amount_cents":100,"months":12,"extra":1}"#,
+        r#"{"amount_cents":100}"#,
+        r#"{"amount_cents":100,"months":361}"#,
+        "not json",
+    ] {
+        assert_eq!(answer(0, "quote", body).await, rejected, "{body}");
+    }
+    assert_eq!(answer(0, "echo", "not json").await, rejected);
+    let odd = "{ \"b\" : [1, 2.50] ,\"a\":null }";
+    assert_eq!(
+        answer(0, "echo", odd).await,
+        CallResponse::Ok { body: odd.into() }
+    );
+    let r = answer(1, "profile", "not json").await;
+    let CallResponse::Ok { body } = r else {
+        panic!("{r:?}")
+    };
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["display_name"], "**");
+}
+
+fn rand_id() -> [u8; 16] {
+    let mut r = [0u8; 16];
+    getrandom::fill(&mut r).unwrap();
+    r
+}
