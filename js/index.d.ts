@@ -1,5 +1,8 @@
 // Types of the package h5-access (copied to pkg/index.d.ts by scripts/build-sdk.sh). Written by
-// hand: the public API is the JavaScript of js/index.js; the wasm-bindgen glue is internal.
+// hand, tighter than wasm-bindgen's generated ones (which type every JS value as `any`):
+// H5Client and H5Session are the wasm's classes (src/sdk), H5AccessError, init and
+// takeAccessToken are js/index.js. tests/js/types.test.mjs checks these declarations against
+// the runtime exports (every export and class member, both ways).
 
 /** A JSON value, as `JSON.parse` returns it. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;

@@ -1,11 +1,17 @@
-// The npm package h5-access (copied to pkg/index.js by scripts/build-sdk.sh). This file is the
-// SDK's JavaScript half: loading the wasm, the error class, reading the AT from the URL, HTTP
-// (fetch with a timeout), the answer classification, the one stale-key retry, and the public
-// classes. The wasm (src/sdk) is a synchronous crypto core: it seals requests and opens answers,
-// and keeps the HPKE contexts, the session secret and the VT in its memory — JavaScript only
-// ever holds handles to them, and `close()` zeroizes them. Nothing here sees a secret except
-// takeAccessToken and exchange, which hand the AT straight to the wasm.
-import initWasm, { checkKeyConfig, scrubStack, sealExchange } from "./h5_access.js";
+// The npm package h5-access (bundled into pkg/index.js by scripts/build-sdk.sh): the loader.
+// Everything else is the wasm (src/sdk over the client core src/client): HTTP through gloo-net,
+// the timeout, reading answers, the one stale-key retry, the error codes, and the public classes
+// H5Client and H5Session, re-exported here as wasm-bindgen made them. What stays in JavaScript,
+// and why:
+// * loading the wasm (the webview-safe instantiateStreaming fallback): it runs before the wasm;
+// * takeAccessToken: synchronous and usable before the wasm is loaded (README), so a page can
+//   drop the AT from the URL at once, whatever loading then does;
+// * the H5AccessError class: loading and takeAccessToken throw it before any wasm exists; the wasm
+//   makes its rejections with it (setErrorClass), passing the code, status, gateway code and
+//   argument it decided.
+import initWasm, { H5Client, H5Session, setErrorClass } from "./h5_access.js";
+
+export { H5Client, H5Session };
 
 /** What each code means; never holds secret material (README "Error codes"). */
 const MESSAGES = {
@@ -52,30 +58,6 @@ export class H5AccessError extends Error {
   }
 }
 
-/** An INVALID_ARGUMENT error naming `argument`. */
-const invalid = (argument) => new H5AccessError("INVALID_ARGUMENT", 0, undefined, argument);
-/** `e`, or, for an INVALID_ARGUMENT naming no argument (the wasm's), the same naming `argument`. */
-const naming = (e, argument) =>
-  e instanceof H5AccessError && e.code === "INVALID_ARGUMENT" && e.argument === undefined ? invalid(argument) : e;
-
-/**
- * Runs a wasm core function. The core throws a string: an error code, or a code, a space and the
- * gateway's own code ("AT_REJECTED PRODUCT_NOT_ALLOWED"). Anything else (a trap: a bug) becomes
- * `fallback`, so every failure is still an H5AccessError. Afterwards the wasm's shadow stack is
- * scrubbed of the copies of secrets the call left in returned frames (src/sdk/core.rs).
- */
-function core(fallback, f) {
-  try {
-    return f();
-  } catch (e) {
-    if (typeof e !== "string") throw new H5AccessError(fallback);
-    const i = e.indexOf(" ");
-    throw i < 0 ? new H5AccessError(e) : new H5AccessError(e.slice(0, i), 0, e.slice(i + 1));
-  } finally {
-    scrubStack();
-  }
-}
-
 // ---- loading ----
 
 let ready = null;
@@ -106,6 +88,7 @@ async function load(source) {
       // Some Android WebViews, and pages whose debugging console wraps fetch, break it even
       // when the server sends application/wasm...
       await initWasm({ module_or_path: res.clone() });
+      setErrorClass(H5AccessError);
       return;
     } catch {
       // ...so on any failure instantiate the same response's bytes.
@@ -124,6 +107,7 @@ async function load(source) {
     // without 'wasm-unsafe-eval'): a deployment problem, not the browser's.
     throw new H5AccessError("LOAD_FAILED");
   }
+  setErrorClass(H5AccessError);
 }
 
 /**
@@ -195,361 +179,20 @@ export function takeAccessToken(name = "at") {
   return token;
 }
 
-// ---- HTTP ----
+// ---- the public classes (made by the wasm) ----
 
-const KEYS = "application/ohttp-keys";
-const PROBLEM = "application/problem+json";
-/** The RFC 9458 §5.3 / RFC 9457 problem type of a request made to an unknown or stale key. */
-const STALE_KEY = "https://iana.org/assignments/http-problem-types#ohttp-key";
-const media = (channel, dir) => "application/vnd.h5-access." + channel + "-" + dir;
-
+// H5Client.create loads the wasm first (on first use), then runs the wasm's create.
+const create = H5Client.create;
 /**
- * Longest gateway answer read, bytes: an encapsulated response at its protocol maximum,
- * 32 + (1 + 1 + 8 + 2 + 2048 + 4 + 524288) + 16 (docs/PROTOCOL.md §4.2; MAX_RESPONSE_LEN in
- * src/protocol/encapsulation.rs). Key configuration lists are held to it too.
+ * Creates a client of `options.gateway` (README). Rejects with H5AccessError (INVALID_ARGUMENT,
+ * KEY_CONFIG, NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE, UNSUPPORTED_BROWSER, LOAD_FAILED).
  */
-const MAX_ANSWER = 526400;
-/** Longest call body sealed, bytes of UTF-8 JSON: 512 KiB (MAX_BODY_LEN, src/protocol/messages.rs). */
-const MAX_BODY = 524288;
-/** Longest error (problem+json) body read, bytes. */
-const MAX_PROBLEM = 16384;
-
-/**
- * Reads `res`'s body, at most `cap` bytes: a declared Content-Length over it is refused before
- * reading, and the stream is cancelled as soon as it passes it. Resolves to the bytes, or null
- * if the body is too long.
- */
-async function readBody(res, cap) {
-  if (Number(res.headers.get("content-length")) > cap) return null;
-  const reader = res.body && res.body.getReader();
-  const chunks = [];
-  let total = 0;
-  for (let r; reader && !(r = await reader.read()).done; ) {
-    total += r.value.length;
-    if (total > cap) {
-      reader.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(r.value);
-  }
-  const bytes = new Uint8Array(total);
-  chunks.reduce((at, c) => (bytes.set(c, at), at + c.length), 0);
-  return bytes;
-}
-
-/**
- * One HTTP exchange (body `undefined`: GET): resolves to { status, type, body: Uint8Array } for
- * any HTTP status; rejects with H5AccessError NETWORK or TIMEOUT (however fetch fails), or, for
- * a body over its cap (MAX_ANSWER for a 200, MAX_PROBLEM else), BAD_RESPONSE for a 200 and
- * HTTP_STATUS otherwise. The timeout covers the body.
- */
-async function send(url, contentType, accept, body, timeoutMs) {
-  const controller = typeof AbortController === "function" ? new AbortController() : null;
-  let timedOut = false;
-  let rejectTimeout;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    if (controller) controller.abort();
-    // Browsers without AbortController still get a timeout (the request is left to finish).
-    setTimeout(() => rejectTimeout(), 50);
-  }, timeoutMs);
-  const timeout = new Promise((_, reject) => (rejectTimeout = reject));
-  let res;
-  try {
-    res = await Promise.race([
-      (async () => {
-        const r = await fetch(url, {
-          method: body ? "POST" : "GET",
-          headers: body ? { "content-type": contentType, accept } : { accept },
-          body,
-          cache: "no-store",
-          credentials: "omit",
-          redirect: "error",
-          signal: controller ? controller.signal : undefined,
-        });
-        const status = r.status | 0;
-        const bytes = await readBody(r, status === 200 ? MAX_ANSWER : MAX_PROBLEM);
-        return { status, type: r.headers.get("content-type") || "", body: bytes };
-      })(),
-      timeout,
-    ]);
-  } catch {
-    // Whatever fetch or the body rejected with (an H5AccessError from a wrapped fetch included).
-    throw new H5AccessError(timedOut ? "TIMEOUT" : "NETWORK");
-  } finally {
-    clearTimeout(timer);
-    rejectTimeout = () => {};
-  }
-  if (res.body === null) {
-    throw res.status === 200 ? new H5AccessError("BAD_RESPONSE") : new H5AccessError("HTTP_STATUS", res.status);
-  }
-  return res;
-}
-
-/** Whether a Content-Type (parameters ignored, case-insensitive) is `expected`. */
-const isMedia = (type, expected) => type.split(";")[0].trim().toLowerCase() === expected;
-
-/**
- * Classifies an answer expected to carry `expected`: its body for a 200 of that media type,
- * `null` for the RFC 9458 §5.3 stale-key signal (422 with the `ohttp-key` problem type); else
- * throws BAD_RESPONSE (a 200 of another type: a captive portal) or HTTP_STATUS (with the
- * problem body's `code` as gatewayCode; HTML or empty bodies from proxies included).
- */
-function classify(res, expected) {
-  if (res.status === 200) {
-    if (isMedia(res.type, expected)) return res.body;
-    throw new H5AccessError("BAD_RESPONSE");
-  }
-  let problem = {};
-  if (isMedia(res.type, PROBLEM)) {
-    try {
-      problem = Object(JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(res.body)));
-    } catch {
-      // Not a problem document after all: the status alone.
-    }
-  }
-  // Own properties only: nothing inherited (a polluted Object.prototype) is taken for a field.
-  const field = (k) => (Object.prototype.hasOwnProperty.call(problem, k) ? problem[k] : undefined);
-  if (res.status === 422 && field("type") === STALE_KEY) return null;
-  if (res.status < 100) throw new H5AccessError("BAD_RESPONSE");
-  throw new H5AccessError("HTTP_STATUS", res.status, field("code"));
-}
-
-/** Standard or URL-safe base64, padding optional, anything else refused: bytes or null. */
-function base64(text) {
-  const t = text.replace(/=+$/, "").replace(/-/g, "+").replace(/_/g, "/");
-  if (/[^A-Za-z0-9+/]/.test(t) || t.length % 4 === 1) return null;
-  return Uint8Array.from(atob(t + "==".slice(0, (4 - (t.length % 4)) % 4)), (c) => c.charCodeAt(0));
-}
-
-// ---- the public classes ----
-
-const PRIVATE = Symbol();
-const DEFAULT_TIMEOUT_MS = 10000;
-/** Longest `timeoutMs` accepted: two minutes. */
-const MAX_TIMEOUT_MS = 120000;
-
-/**
- * The gateway option as a base URL without trailing "/": an absolute http: or https: URL with
- * no query, fragment or credentials; else null.
- */
-function gatewayBase(gateway) {
-  try {
-    const u = new URL(gateway);
-    if (typeof gateway === "string" && /^https?:$/.test(u.protocol) && !/[?#]/.test(gateway) && !u.username && !u.password) {
-      return u.href.replace(/\/+$/, "");
-    }
-  } catch {
-    // Not a URL.
-  }
-  return null;
-}
-
-/** A client of one gateway. Create it with `await H5Client.create(options)`. */
-export class H5Client {
-  #gateway;
-  #timeoutMs;
-  #keys;
-
-  constructor(token, gateway, timeoutMs, keys) {
-    if (token !== PRIVATE) throw new TypeError("use H5Client.create");
-    this.#gateway = gateway;
-    this.#timeoutMs = timeoutMs;
-    this.#keys = keys;
-  }
-
-  /**
-   * Creates a client of `options.gateway`. Without a `keyConfig` (the initial key
-   * configuration; replaced like a fetched one on a stale-key signal, see #post) it fetches
-   * `GET {gateway}/v1/keys` now. Rejects with H5AccessError (INVALID_ARGUMENT, KEY_CONFIG,
-   * NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE, UNSUPPORTED_BROWSER, LOAD_FAILED).
-   */
-  static async create(options) {
-    const ok = options !== null && typeof options === "object";
-    await init(ok ? options.wasm : undefined);
-    if (!ok) throw invalid("options");
-    const { gateway, timeoutMs = DEFAULT_TIMEOUT_MS, keyConfig } = options;
-    const base = gatewayBase(gateway);
-    if (base === null) throw invalid("gateway");
-    if (typeof timeoutMs !== "number" || !(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
-      throw invalid("timeoutMs");
-    }
-    let keys;
-    if (typeof keyConfig === "string") {
-      keys = base64(keyConfig);
-      if (keys === null) throw new H5AccessError("KEY_CONFIG");
-    } else if (keyConfig instanceof Uint8Array) {
-      keys = keyConfig.slice();
-    } else if (keyConfig !== undefined) {
-      throw invalid("keyConfig");
-    }
-    const client = new H5Client(PRIVATE, base, Math.ceil(timeoutMs), keys);
-    if (keys === undefined) await client.#fetchKeys();
-    else core("KEY_CONFIG", () => checkKeyConfig(keys));
-    return client;
-  }
-
-  /** `GET {gateway}/v1/keys`, checked and kept. */
-  async #fetchKeys() {
-    const res = await send(this.#gateway + "/v1/keys", "", KEYS, undefined, this.#timeoutMs);
-    const keys = classify(res, KEYS);
-    if (keys === null) throw new H5AccessError("KEY_CONFIG");
-    core("KEY_CONFIG", () => checkKeyConfig(keys));
-    this.#keys = keys;
-  }
-
-  /**
-   * Seals with `seal(keys)` (a wasm Pending), posts it on `channel` and returns the answer's
-   * body with the Pending that opens it. On the RFC 9458 §5.3 stale-key signal: one refresh of
-   * the key configuration and one retry in a new encapsulation (new enc, new request id).
-   */
-  async #post(channel, seal) {
-    for (let refreshed = false; ; refreshed = true) {
-      const pending = core("INVALID_ARGUMENT", () => seal(this.#keys));
-      let body;
-      try {
-        const res = await send(
-          this.#gateway + "/v1/" + channel,
-          media(channel, "req"),
-          media(channel, "res"),
-          pending.request(),
-          this.#timeoutMs,
-        );
-        body = classify(res, media(channel, "res"));
-      } finally {
-        if (body == null) pending.free();
-      }
-      if (body !== null) return [pending, body];
-      if (refreshed) throw new H5AccessError("KEY_CONFIG");
-      await this.#fetchKeys();
-    }
-  }
-
-  /**
-   * Exchanges the access token (AT) for a session on `options.product`: seals it to the
-   * gateway key, posts it to `/v1/exchange` and opens the answer. Never retried except once
-   * after a stale-key signal. Rejects with H5AccessError (AT_MISSING, AT_EXPIRED, AT_USED,
-   * AT_REJECTED, REPLAYED, CLOCK_SKEW, NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE,
-   * DECRYPT_FAILED, KEY_CONFIG, GATEWAY_ERROR, INVALID_ARGUMENT,
-   * UNSUPPORTED_BROWSER). AT_REJECTED without gatewayCode, before any request: an AT that is
-   * not 1..2048 printable ASCII characters. UNSUPPORTED_BROWSER: crypto.getRandomValues failed.
-   */
-  async exchange(accessToken, options) {
-    if (typeof accessToken !== "string" || accessToken === "") throw new H5AccessError("AT_MISSING");
-    const product = options !== null && typeof options === "object" ? options.product : undefined;
-    if (typeof product !== "string") throw invalid("product");
-    let pending, body;
-    try {
-      [pending, body] = await this.#post("exchange", (keys) =>
-        sealExchange(keys, accessToken, product, Date.now() / 1000),
-      );
-    } catch (e) {
-      // The core refuses a bad product name with a bare INVALID_ARGUMENT.
-      throw naming(e, "product");
-    }
-    const inner = core("BAD_RESPONSE", () => pending.openExchange(body));
-    let page;
-    try {
-      page = JSON.parse(inner.takePage());
-    } catch {
-      // Not JSON: refused below.
-    }
-    if (page === null || typeof page !== "object" || Array.isArray(page)) {
-      inner.free();
-      throw new H5AccessError("BAD_RESPONSE");
-    }
-    return new H5Session(PRIVATE, (channel, seal) => this.#post(channel, seal), inner, page);
-  }
-}
-
-/** A session opened by `H5Client.exchange`: the product page data and sealed service calls. */
-export class H5Session {
-  #post;
-  #inner;
-  #page;
-  #expiresAt;
-
-  constructor(token, post, inner, page) {
-    if (token !== PRIVATE) throw new TypeError("use H5Client.exchange");
-    this.#post = post;
-    this.#inner = inner;
-    this.#page = page;
-    this.#expiresAt = inner.exp * 1000;
-  }
-
-  /** The product page's rendering data, as `JSON.parse` gives it (the same object each time). */
-  get page() {
-    return this.#page;
-  }
-
-  /** When the session's VT expires: milliseconds since the Unix epoch, like `Date.now()`. */
-  get expiresAt() {
-    return this.#expiresAt;
-  }
-
-  /** Whether `close()` was called. */
-  get closed() {
-    return this.#inner === null;
-  }
-
-  /**
-   * Calls `service` with `body` (any JSON value; `undefined` is sent as `{}`), sealed and bound
-   * to this session; resolves to the service's decrypted JSON answer. Rejects with H5AccessError
-   * (SESSION_CLOSED, VT_EXPIRED, VT_REJECTED, REPLAYED, CLOCK_SKEW, SERVICE_ERROR, RATE_LIMITED,
-   * NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE, DECRYPT_FAILED, KEY_CONFIG, GATEWAY_ERROR,
-   * INVALID_ARGUMENT, UNSUPPORTED_BROWSER). Bodies up to 512 KiB are sealed; the reference
-   * gateway refuses requests over 64 KiB (HTTP_STATUS 413, gatewayCode TOO_LARGE).
-   */
-  async call(service, body) {
-    if (this.#inner === null) throw new H5AccessError("SESSION_CLOSED");
-    let text;
-    try {
-      text = body === undefined ? "{}" : JSON.stringify(body);
-    } catch {
-      // A BigInt or a cycle: refused below.
-    }
-    if (typeof service !== "string") throw invalid("service");
-    if (typeof text !== "string") throw invalid("body");
-    let pending, answer;
-    try {
-      [pending, answer] = await this.#post("call", (keys) => {
-        if (this.#inner === null) throw "SESSION_CLOSED";
-        return this.#inner.sealCall(keys, service, text, Date.now() / 1000);
-      });
-    } catch (e) {
-      // Closed meanwhile: that is the answer, whatever the gateway or the network did.
-      if (this.#inner === null) throw new H5AccessError("SESSION_CLOSED");
-      // The core refuses a bad service name or a body over 512 KiB with a bare INVALID_ARGUMENT.
-      throw naming(e, new TextEncoder().encode(text).length > MAX_BODY ? "body" : "service");
-    }
-    if (this.#inner === null) {
-      pending.free();
-      throw new H5AccessError("SESSION_CLOSED");
-    }
-    const json = core("BAD_RESPONSE", () => pending.openCall(answer));
-    try {
-      return JSON.parse(json);
-    } catch {
-      throw new H5AccessError("BAD_RESPONSE");
-    }
-  }
-
-  /**
-   * Zeroizes the session secret and the VT (in the wasm). Later calls reject with
-   * SESSION_CLOSED; a call in flight rejects with SESSION_CLOSED instead of resolving. Idempotent.
-   */
-  close() {
-    if (this.#inner !== null) {
-      this.#inner.free();
-      this.#inner = null;
-      scrubStack();
-    }
-  }
-
-  /** Same as `close()`. */
-  free() {
-    this.close();
-  }
-}
-
+H5Client.create = async function (options) {
+  await init(options !== null && typeof options === "object" ? options.wasm : undefined);
+  return create(options);
+};
+// `free()` and `[Symbol.dispose]()` are `close()`: the session stays readable (`page`, `closed`);
+// its wasm object is released when garbage-collected. Symbol.dispose only where it exists
+// (WebKit has none).
+H5Session.prototype.free = H5Session.prototype.close;
 if (typeof Symbol.dispose === "symbol") H5Session.prototype[Symbol.dispose] = H5Session.prototype.close;

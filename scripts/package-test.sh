@@ -12,6 +12,14 @@ rm -rf "$work" && mkdir -p "$work"
 tarball=$(npm pack --silent --pack-destination "$work" | tail -n 1)
 echo "package-test: packed $tarball ($(wc -c < "$work/$tarball") bytes): $(tar tzf "$work/$tarball" | tr '\n' ' ')"
 
+# What `npm publish` would upload is exactly the allow-list (nothing from the repository leaks in).
+allowed="CHANGELOG.md README.md package.json pkg/h5_access_bg.wasm pkg/index.d.ts pkg/index.js"
+published=$(npm publish --dry-run --json 2>/dev/null \
+  | node -e 'const j = JSON.parse(require("fs").readFileSync(0, "utf8")); const r = j["h5-access"] ?? j;
+    console.log(r.files.map((f) => f.path).sort().join(" "))')
+[ "$published" = "$allowed" ] || { echo "package-test: npm publish --dry-run lists '$published', allow-list '$allowed'" >&2; exit 1; }
+echo "package-test: npm publish --dry-run files = the allow-list ($allowed)"
+
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT

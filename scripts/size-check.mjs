@@ -5,7 +5,7 @@ import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync, brotliCompressSync, constants } from "node:zlib";
 
-const budget = Number(process.argv[2] ?? 60000);
+const budget = Number(process.argv[2] ?? 64000);
 const files = [];
 (function walk(dir) {
   for (const name of readdirSync(dir).sort()) {

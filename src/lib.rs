@@ -9,17 +9,19 @@
 //! The crate is organised by party:
 //!
 //! * [`protocol`]: the core both ends share (target-independent).
+//! * [`client`]: the client core (sans-IO, target-independent) the browser SDK drives.
 //! * `gateway` (cargo feature `gateway`): the provider's half.
 //! * `partner` (cargo feature `partner`): the partner backend's helper.
-//! * `sdk` (wasm32 only): the browser SDK behind the npm package.
+//! * `sdk` (wasm32 only): the browser SDK behind the npm package: the client core driven
+//!   through `fetch` (gloo-net), exported to JavaScript.
 //!
 //! The wire format is specified byte by byte in docs/PROTOCOL.md.
-
-#![cfg_attr(all(target_arch = "wasm32", not(feature = "std")), no_std)]
 
 extern crate alloc;
 
 pub mod protocol;
+
+pub mod client;
 
 #[cfg(feature = "gateway")]
 pub mod gateway;

@@ -5,14 +5,14 @@
 
 use std::sync::Arc;
 
+use h5_access::client::{first_config, seal_exchange, ClientError, Session};
 use h5_access::gateway::{
     Gateway, GatewayConfig, Partner, PartnerRequest, PreDecapError, ReplayStore, StoreError,
     StoreFuture, TicketKey, ACCESS_TOKEN_PATH,
 };
 use h5_access::partner::PartnerCredentials;
 use h5_access::protocol::{
-    codes, encapsulate_request, CallRequest, CallResponse, Channel, ExchangeRequest,
-    ExchangeResponse, KeyPair, SessionSecret, Token,
+    codes, CallRequest, CallResponse, Channel, ExchangeResponse, KeyPair, Token,
 };
 
 const T0: u64 = 1_800_000_000;
@@ -48,61 +48,44 @@ fn rid(n: u8) -> [u8; 16] {
     [n; 16]
 }
 
+/// An exchange for `prod-a` built and opened by the client core (src/client), against `gw`
+/// in-process: request id `rid(n)`, the client's `client_time`, the gateway's `now`.
 fn exchange(
     gw: &Gateway,
     at: &Token,
     n: u8,
     client_time: u64,
     now: u64,
-) -> (ExchangeResponse, SessionSecret) {
-    let cfg = gw.key_config_list();
-    let cfg = h5_access::protocol::KeyConfig::decode_list(&cfg)
-        .unwrap()
-        .remove(0);
-    let pt = ExchangeRequest {
-        request_id: rid(n),
-        client_time,
-        product: "prod-a".into(),
-        subject_token: at.clone(),
-    }
-    .encode()
-    .unwrap();
-    let (req, ctx) = encapsulate_request(&cfg, Channel::Exchange, &pt).unwrap();
-    let res = block_on(gw.handle_exchange(&req, now)).unwrap();
-    let msg = ExchangeResponse::decode(&ctx.open_response(&res.body).unwrap()).unwrap();
-    (msg, ctx.into_session_secret())
+) -> Result<Session, ClientError> {
+    let cfg = first_config(&gw.key_config_list()).unwrap();
+    let p = seal_exchange(&cfg, at.as_str(), "prod-a", rid(n), client_time).unwrap();
+    let res = block_on(gw.handle_exchange(p.request(), now)).unwrap();
+    p.open_exchange(&res.body)
 }
 
+/// A call of the `echo` service with body `{}` in `session`, built and opened by the client core.
 fn call(
     gw: &Gateway,
-    vt: &Token,
-    secret: &SessionSecret,
+    session: &Session,
     n: u8,
     client_time: u64,
     now: u64,
-) -> CallResponse {
-    let cfg = h5_access::protocol::KeyConfig::decode_list(&gw.key_config_list())
-        .unwrap()
-        .remove(0);
-    let pt = CallRequest {
-        request_id: rid(n),
-        client_time,
-        issued_token: vt.clone(),
-        service: "echo".into(),
-        body: "{}".into(),
-    }
-    .encode(secret)
-    .unwrap();
-    let (req, ctx) = encapsulate_request(&cfg, Channel::Call, &pt).unwrap();
-    let res = block_on(gw.handle_call(&req, now)).unwrap();
-    CallResponse::decode(&ctx.open_response(&res.body).unwrap()).unwrap()
+) -> Result<String, ClientError> {
+    let cfg = first_config(&gw.key_config_list()).unwrap();
+    let p = session
+        .seal_call(&cfg, "echo", "{}", rid(n), client_time)
+        .unwrap();
+    let res = block_on(gw.handle_call(p.request(), now)).unwrap();
+    p.open_call(&res.body)
 }
 
-fn code(r: &ExchangeResponse) -> &str {
-    match r {
-        ExchangeResponse::Refused { code } => code,
-        other => panic!("{other:?}"),
-    }
+/// The gateway's own code of a refused exchange or call (docs/PROTOCOL.md §6).
+fn code<T: std::fmt::Debug>(r: &Result<T, ClientError>) -> &str {
+    r.as_ref()
+        .unwrap_err()
+        .gateway_code
+        .as_deref()
+        .expect("a gateway code")
 }
 
 fn at(gw: &Gateway, exp: u64) -> Token {
@@ -117,45 +100,25 @@ fn at_expiry_honours_the_skew() {
     // skew is 30 s: usable until exp + 30 (exclusive).
     let t = at(&gw, T0 + 300);
     assert_eq!(
-        code(&exchange(&gw, &t, 1, T0 + 330, T0 + 330).0),
+        code(&exchange(&gw, &t, 1, T0 + 330, T0 + 330)),
         codes::AT_EXPIRED
     );
-    assert!(matches!(
-        exchange(&gw, &t, 2, T0 + 329, T0 + 329).0,
-        ExchangeResponse::Issued { .. }
-    ));
+    assert!(exchange(&gw, &t, 2, T0 + 329, T0 + 329).is_ok());
 }
 
 #[test]
 fn vt_expiry_and_call_clock_skew() {
     let gw = gateway_with(None);
     let t = at(&gw, T0 + 300);
-    let (resp, secret) = exchange(&gw, &t, 1, T0, T0);
-    let ExchangeResponse::Issued {
-        issued_token, exp, ..
-    } = resp
-    else {
-        panic!("not issued")
-    };
-    assert_eq!(exp, T0 + 900);
-    assert!(matches!(
-        call(&gw, &issued_token, &secret, 2, T0 + 929, T0 + 929),
-        CallResponse::Ok { .. }
-    ));
-    let r = call(&gw, &issued_token, &secret, 3, T0 + 930, T0 + 930);
-    assert_eq!(
-        r,
-        CallResponse::Refused {
-            code: codes::VT_EXPIRED.into()
-        }
-    );
-    let r = call(&gw, &issued_token, &secret, 4, T0 + 1000, T0 + 100);
-    assert_eq!(
-        r,
-        CallResponse::Refused {
-            code: codes::CLOCK_SKEW.into()
-        }
-    );
+    let session = exchange(&gw, &t, 1, T0, T0).unwrap();
+    assert_eq!(session.exp(), T0 + 900);
+    assert_eq!(session.page(), r#"{"title":"A"}"#);
+    assert_eq!(call(&gw, &session, 2, T0 + 929, T0 + 929).unwrap(), "{}");
+    let r = call(&gw, &session, 3, T0 + 930, T0 + 930);
+    assert_eq!(code(&r), codes::VT_EXPIRED);
+    assert_eq!(r.unwrap_err().code, h5_access::client::ErrorCode::VtExpired);
+    let r = call(&gw, &session, 4, T0 + 1000, T0 + 100);
+    assert_eq!(code(&r), codes::CLOCK_SKEW);
 }
 
 #[test]
@@ -164,16 +127,13 @@ fn ticket_key_rotation_keeps_the_previous_key() {
     let t = at(&gw, T0 + 300);
     gw.rotate_ticket_key(TicketKey::from_bytes(2, &[3; 32]))
         .unwrap();
-    assert!(matches!(
-        exchange(&gw, &t, 1, T0, T0).0,
-        ExchangeResponse::Issued { .. }
-    ));
+    assert!(exchange(&gw, &t, 1, T0, T0).is_ok());
     let t = at(&gw, T0 + 300);
     gw.rotate_ticket_key(TicketKey::from_bytes(3, &[4; 32]))
         .unwrap();
     gw.rotate_ticket_key(TicketKey::from_bytes(4, &[5; 32]))
         .unwrap();
-    assert_eq!(code(&exchange(&gw, &t, 2, T0, T0).0), codes::AT_INVALID);
+    assert_eq!(code(&exchange(&gw, &t, 2, T0, T0)), codes::AT_INVALID);
 }
 
 struct Broken;
@@ -193,7 +153,7 @@ impl ReplayStore for Broken {
 fn store_failure_refuses_without_consuming() {
     let broken = gateway_with(Some(Arc::new(Broken)));
     let t = at(&broken, T0 + 300);
-    assert_eq!(code(&exchange(&broken, &t, 1, T0, T0).0), codes::INTERNAL);
+    assert_eq!(code(&exchange(&broken, &t, 1, T0, T0)), codes::INTERNAL);
     // Partner requests fail closed too.
     let body = PartnerCredentials::access_token_request_body("u", &["prod-a"]);
     let auth = PartnerCredentials::new("p1", SECRET.to_vec())
@@ -261,10 +221,7 @@ fn partner_round_trip_in_process() {
         block_on(gw.issue_access_token(&req, T0 + 301)).unwrap_err(),
         PreDecapError::PartnerTimestamp
     );
-    assert!(matches!(
-        exchange(&gw, &at.token, 1, T0 + 20, T0 + 20).0,
-        ExchangeResponse::Issued { .. }
-    ));
+    assert!(exchange(&gw, &at.token, 1, T0 + 20, T0 + 20).is_ok());
 }
 
 #[test]
@@ -343,67 +300,30 @@ fn secrets_do_not_show_in_debug() {
 fn replay_at_the_window_edge_is_refused() {
     let gw = gateway_with(None);
     let t = at(&gw, T0 + 300);
-    let (resp, secret) = exchange(&gw, &t, 1, T0, T0);
-    let ExchangeResponse::Issued { issued_token, .. } = resp else {
-        panic!("not issued")
-    };
-    let cfg = h5_access::protocol::KeyConfig::decode_list(&gw.key_config_list())
-        .unwrap()
-        .remove(0);
-    let pt = CallRequest {
-        request_id: rid(9),
-        client_time: T0 + 300,
-        issued_token,
-        service: "echo".into(),
-        body: "{}".into(),
-    }
-    .encode(&secret)
-    .unwrap();
-    let (req, ctx) = encapsulate_request(&cfg, Channel::Call, &pt).unwrap();
+    let session = exchange(&gw, &t, 1, T0, T0).unwrap();
+    let cfg = first_config(&gw.key_config_list()).unwrap();
+    // The same request id and client time each time (new encapsulations, same request).
     let send = |now| {
-        CallResponse::decode(
-            &ctx.open_response(&block_on(gw.handle_call(&req, now)).unwrap().body)
-                .unwrap(),
-        )
-        .unwrap()
+        let p = session
+            .seal_call(&cfg, "echo", "{}", rid(9), T0 + 300)
+            .unwrap();
+        let res = block_on(gw.handle_call(p.request(), now)).unwrap();
+        p.open_call(&res.body)
     };
-    assert!(matches!(send(T0), CallResponse::Ok { .. }));
+    assert_eq!(send(T0).unwrap(), "{}");
     for now in [T0 + 599, T0 + 600] {
-        assert_eq!(
-            send(now),
-            CallResponse::Refused {
-                code: codes::REPLAYED.into()
-            },
-            "now = T0 + {}",
-            now - T0
-        );
+        assert_eq!(code(&send(now)), codes::REPLAYED, "now = T0 + {}", now - T0);
     }
-    assert_eq!(
-        send(T0 + 601),
-        CallResponse::Refused {
-            code: codes::CLOCK_SKEW.into()
-        }
-    );
+    assert_eq!(code(&send(T0 + 601)), codes::CLOCK_SKEW);
 
     // An exchange with a long-lived AT: REPLAYED, not merely saved by AT_USED.
     let long = at(&gw, T0 + 10_000);
-    let pt = ExchangeRequest {
-        request_id: rid(10),
-        client_time: T0 + 300,
-        product: "prod-a".into(),
-        subject_token: long,
-    }
-    .encode()
-    .unwrap();
-    let (req, ctx) = encapsulate_request(&cfg, Channel::Exchange, &pt).unwrap();
     let send = |now| {
-        ExchangeResponse::decode(
-            &ctx.open_response(&block_on(gw.handle_exchange(&req, now)).unwrap().body)
-                .unwrap(),
-        )
-        .unwrap()
+        let p = seal_exchange(&cfg, long.as_str(), "prod-a", rid(10), T0 + 300).unwrap();
+        let res = block_on(gw.handle_exchange(p.request(), now)).unwrap();
+        p.open_exchange(&res.body)
     };
-    assert!(matches!(send(T0), ExchangeResponse::Issued { .. }));
+    assert!(send(T0).is_ok());
     assert_eq!(code(&send(T0 + 600)), codes::REPLAYED);
 
     // A partner nonce signed with ts = T0 + 300.
@@ -464,45 +384,27 @@ fn per_vt_call_budget() {
     .unwrap();
     assert_eq!(GatewayConfig::default().calls_per_minute, 120);
     let t = at(&gw, T0 + 300);
-    let (resp, secret) = exchange(&gw, &t, 1, T0, T0);
-    let ExchangeResponse::Issued { issued_token, .. } = resp else {
-        panic!("not issued")
-    };
+    let session = exchange(&gw, &t, 1, T0, T0).unwrap();
     for n in 0..5 {
-        assert!(matches!(
-            call(&gw, &issued_token, &secret, 10 + n, T0 + 1, T0 + 1),
-            CallResponse::Ok { .. }
-        ));
+        assert_eq!(call(&gw, &session, 10 + n, T0 + 1, T0 + 1).unwrap(), "{}");
     }
     let before = store.len();
     for n in 0..50 {
+        let r = call(&gw, &session, 20 + n, T0 + 2, T0 + 2);
+        assert_eq!(code(&r), codes::RATE_LIMITED);
         assert_eq!(
-            call(&gw, &issued_token, &secret, 20 + n, T0 + 2, T0 + 2),
-            CallResponse::Refused {
-                code: codes::RATE_LIMITED.into()
-            }
+            r.unwrap_err().code,
+            h5_access::client::ErrorCode::RateLimited
         );
     }
     assert_eq!(store.len(), before, "refused calls store nothing");
     // Another session is not affected.
     let t2 = at(&gw, T0 + 300);
-    let (resp, secret2) = exchange(&gw, &t2, 2, T0 + 2, T0 + 2);
-    let ExchangeResponse::Issued {
-        issued_token: vt2, ..
-    } = resp
-    else {
-        panic!("not issued")
-    };
-    assert!(matches!(
-        call(&gw, &vt2, &secret2, 80, T0 + 2, T0 + 2),
-        CallResponse::Ok { .. }
-    ));
+    let session2 = exchange(&gw, &t2, 2, T0 + 2, T0 + 2).unwrap();
+    assert_eq!(call(&gw, &session2, 80, T0 + 2, T0 + 2).unwrap(), "{}");
     // The budget's window is one minute from the first call (store clock 0).
     clock.store(60, std::sync::atomic::Ordering::SeqCst);
-    assert!(matches!(
-        call(&gw, &issued_token, &secret, 90, T0 + 61, T0 + 61),
-        CallResponse::Ok { .. }
-    ));
+    assert_eq!(call(&gw, &session, 90, T0 + 61, T0 + 61).unwrap(), "{}");
 }
 
 /// Finding 5: rotating to the current ticket key id is refused and changes nothing; a builder
@@ -515,10 +417,7 @@ fn ticket_key_rotation_refuses_a_duplicate_id() {
         gw.rotate_ticket_key(TicketKey::from_bytes(1, &[9; 32])),
         Err(h5_access::gateway::ConfigError::DuplicateTicketKeyId(1))
     );
-    assert!(matches!(
-        exchange(&gw, &t, 1, T0, T0).0,
-        ExchangeResponse::Issued { .. }
-    ));
+    assert!(exchange(&gw, &t, 1, T0, T0).is_ok());
     let err = Gateway::builder(
         KeyPair::derive(1, &[1; 32]),
         TicketKey::from_bytes(4, &[2; 32]),
@@ -737,13 +636,10 @@ fn gateway_with_memory_store() -> (Gateway, Arc<h5_access::gateway::MemoryStore>
 fn used_at_re_exchanges_store_nothing() {
     let (gw, store) = gateway_with_memory_store();
     let t = at(&gw, T0 + 300);
-    assert!(matches!(
-        exchange(&gw, &t, 1, T0, T0).0,
-        ExchangeResponse::Issued { .. }
-    ));
+    assert!(exchange(&gw, &t, 1, T0, T0).is_ok());
     assert_eq!(store.len(), 2, "one rq: and one at: entry");
     for n in 2..102 {
-        assert_eq!(code(&exchange(&gw, &t, n, T0, T0).0), codes::AT_USED);
+        assert_eq!(code(&exchange(&gw, &t, n, T0, T0)), codes::AT_USED);
     }
     assert_eq!(store.len(), 2, "refused re-exchanges store nothing");
 }
@@ -756,45 +652,29 @@ fn used_at_re_exchanges_store_nothing() {
 fn partner_changes_take_effect_at_once() {
     let gw = gateway_with(None);
     let t = at(&gw, T0 + 300);
-    let (resp, secret) = exchange(&gw, &t, 1, T0, T0);
-    let ExchangeResponse::Issued { issued_token, .. } = resp else {
-        panic!("not issued")
-    };
-    assert!(matches!(
-        call(&gw, &issued_token, &secret, 2, T0, T0),
-        CallResponse::Ok { .. }
-    ));
+    let session = exchange(&gw, &t, 1, T0, T0).unwrap();
+    assert_eq!(call(&gw, &session, 2, T0, T0).unwrap(), "{}");
     let t2 = at(&gw, T0 + 300);
     // The product leaves the partner's scope.
     gw.set_partner(Partner::new("p1", SECRET.to_vec(), ["prod-b"]).unwrap());
     assert_eq!(
-        code(&exchange(&gw, &t2, 3, T0, T0).0),
+        code(&exchange(&gw, &t2, 3, T0, T0)),
         codes::PRODUCT_NOT_ALLOWED
     );
     assert_eq!(
-        call(&gw, &issued_token, &secret, 4, T0, T0),
-        CallResponse::Refused {
-            code: codes::PRODUCT_NOT_ALLOWED.into()
-        }
+        code(&call(&gw, &session, 4, T0, T0)),
+        codes::PRODUCT_NOT_ALLOWED
     );
     // Back in scope: the same VT and the unused AT work again.
     gw.set_partner(Partner::new("p1", SECRET.to_vec(), ["prod-a"]).unwrap());
-    assert!(matches!(
-        call(&gw, &issued_token, &secret, 5, T0, T0),
-        CallResponse::Ok { .. }
-    ));
+    assert_eq!(call(&gw, &session, 5, T0, T0).unwrap(), "{}");
     let t3 = at(&gw, T0 + 300);
     // The partner is removed.
     assert!(gw.remove_partner("p1"));
     assert!(!gw.remove_partner("p1"));
     assert_eq!(gw.partner_ids(), Vec::<String>::new());
-    assert_eq!(code(&exchange(&gw, &t3, 6, T0, T0).0), codes::AT_INVALID);
-    assert_eq!(
-        call(&gw, &issued_token, &secret, 7, T0, T0),
-        CallResponse::Refused {
-            code: codes::VT_INVALID.into()
-        }
-    );
+    assert_eq!(code(&exchange(&gw, &t3, 6, T0, T0)), codes::AT_INVALID);
+    assert_eq!(code(&call(&gw, &session, 7, T0, T0)), codes::VT_INVALID);
 }
 
 /// Issue 14 §3: an unknown partner id is answered like a bad signature (no enumeration of
@@ -836,21 +716,15 @@ fn unknown_partner_is_a_signature_failure() {
 fn wall_clock_step_does_not_reopen_replays() {
     let gw = gateway_with(None);
     let t = at(&gw, T0 + 300);
-    assert!(matches!(
-        exchange(&gw, &t, 1, T0, T0).0,
-        ExchangeResponse::Issued { .. }
-    ));
+    assert!(exchange(&gw, &t, 1, T0, T0).is_ok());
     // The clock steps a day forward for one request (its own AT and client time follow it).
     let day = 86_400;
     let late = gw
         .mint_access_token("p1", "user", &["prod-a".into()], T0 + day, T0 + day + 300)
         .unwrap()
         .token;
-    assert!(matches!(
-        exchange(&gw, &late, 2, T0 + day, T0 + day).0,
-        ExchangeResponse::Issued { .. }
-    ));
+    assert!(exchange(&gw, &late, 2, T0 + day, T0 + day).is_ok());
     // Back to the right time: the first exchange is still remembered.
-    assert_eq!(code(&exchange(&gw, &t, 1, T0, T0).0), codes::REPLAYED);
-    assert_eq!(code(&exchange(&gw, &t, 3, T0, T0).0), codes::AT_USED);
+    assert_eq!(code(&exchange(&gw, &t, 1, T0, T0)), codes::REPLAYED);
+    assert_eq!(code(&exchange(&gw, &t, 3, T0, T0)), codes::AT_USED);
 }

@@ -11,14 +11,18 @@ await H5.init(readFileSync(new URL("../../pkg/h5_access_bg.wasm", import.meta.ur
 const KEYS = new Uint8Array([0, 41, 1, 0, 0x20, 9, ...new Array(31).fill(0), 0, 4, 0, 1, 0, 3]);
 const EX_RES = "application/vnd.h5-access.exchange-res";
 
-/** Replaces fetch: each request gets the next scripted answer; returns the requests seen. */
+/**
+ * Replaces fetch: each request gets the next scripted answer; returns the requests seen. The SDK
+ * calls `fetch(request)` (gloo-net builds a Request); a function answer gets that Request.
+ */
 function script(...answers) {
   const seen = [];
-  globalThis.fetch = async (url, init) => {
-    seen.push({ url, method: init.method, headers: init.headers });
+  globalThis.fetch = async (input, init) => {
+    const req = new Request(input, init);
+    seen.push({ url: req.url, method: req.method, headers: Object.fromEntries(req.headers) });
     const a = answers.shift();
     if (a === undefined) throw new TypeError("no more answers");
-    if (typeof a === "function") return a(init);
+    if (typeof a === "function") return a(req);
     return new Response(a.body ?? null, { status: a.status ?? 200, headers: a.type ? { "content-type": a.type } : {} });
   };
   return seen;
@@ -142,8 +146,8 @@ test("fetch failures are NETWORK, whatever they reject with; no answer in time i
   await rejects(client.exchange("AT.x", { product: "wealth-01" }), "TIMEOUT");
   assert.ok(Date.now() - start < 1000);
   // Headers in time, body too slow: the timeout covers the body.
-  globalThis.fetch = async (url, init) =>
-    new Response(new ReadableStream({ start(c) { init.signal.addEventListener("abort", () => c.error(new DOMException("aborted", "AbortError"))); } }), { headers: { "content-type": EX_RES } });
+  globalThis.fetch = async (req) =>
+    new Response(new ReadableStream({ start(c) { req.signal.addEventListener("abort", () => c.error(new DOMException("aborted", "AbortError"))); } }), { headers: { "content-type": EX_RES } });
   await rejects(client.exchange("AT.x", { product: "wealth-01" }), "TIMEOUT");
 });
 

@@ -36,9 +36,10 @@ const R = (body, type, status = 200) => new Response(body, { status, headers: ty
  */
 function gateway({ exchange = () => G.issued("VT.test-issued-token", '{"title":"T"}'), call = () => G.callOk('{"ok":true}') } = {}) {
   const seen = [];
-  globalThis.fetch = async (url, init) => {
-    const channel = String(url).endsWith("/v1/exchange") ? "exchange" : "call";
-    const opened = G.open(KEY, channel, init.body);
+  globalThis.fetch = async (input, init) => {
+    const req = new Request(input, init); // the SDK calls fetch(request)
+    const channel = req.url.endsWith("/v1/exchange") ? "exchange" : "call";
+    const opened = G.open(KEY, channel, new Uint8Array(await req.arrayBuffer()));
     seen.push(opened);
     const answer = await (channel === "exchange" ? exchange : call)(opened);
     return answer instanceof Response ? answer : R(G.seal(opened, answer), G.MEDIA[channel]);

@@ -17,14 +17,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
-use h5_access::protocol::{
-    encapsulate_request, Channel, ClientContext, ExchangeRequest, ExchangeResponse, KeyConfig,
-    Token,
+use h5_access::client::{
+    first_config, random_request_id, read_answer, seal_exchange, Answer, HttpAnswer, HttpRequest,
+    Pending, Problem,
 };
+use h5_access::protocol::{KeyConfig, Token};
 use serde_json::json;
 use tokio::io::AsyncBufReadExt as _;
 
-const EXCHANGE_REQ: &str = "application/vnd.h5-access.exchange-req";
 const PRODUCT: &str = "wealth-01";
 
 /// Bounded HTTP load test of h5-mock-gateway's /v1/exchange on 127.0.0.1.
@@ -250,60 +250,64 @@ async fn fetch_ats(
     Ok(ats)
 }
 
-fn encapsulate_all(cfg: &KeyConfig, ats: Vec<Token>) -> Fallible<Vec<(Vec<u8>, ClientContext)>> {
+/// The exchange requests, built by the client core (src/client): one per AT, each with a fresh
+/// request id.
+fn encapsulate_all(cfg: &KeyConfig, ats: Vec<Token>) -> Fallible<Vec<Pending>> {
     let t = now();
     ats.into_iter()
         .map(|at| {
-            let mut request_id = [0u8; 16];
-            getrandom::fill(&mut request_id).map_err(|e| e.to_string())?;
-            let pt = ExchangeRequest {
-                request_id,
-                client_time: t,
-                product: PRODUCT.into(),
-                subject_token: at,
-            }
-            .encode()?;
-            Ok(encapsulate_request(cfg, Channel::Exchange, &pt)?)
+            let id = random_request_id().map_err(|e| format!("{e:?}"))?;
+            seal_exchange(cfg, at.as_str(), PRODUCT, id, t).map_err(|e| format!("{e:?}").into())
         })
         .collect()
 }
 
 struct Outcome {
     latency: Duration,
-    status: u16,
-    body: Vec<u8>,
+    answer: HttpAnswer,
 }
 
 async fn fire(
     http: &reqwest::Client,
     base: &str,
-    bodies: Vec<Vec<u8>>,
+    requests: Vec<HttpRequest>,
     conc: usize,
     deadline: Option<Instant>,
 ) -> Vec<Option<Outcome>> {
     let http = http.clone();
-    let url = format!("{base}/v1/exchange");
-    let bodies = Arc::new(bodies);
-    let n = bodies.len();
+    let base = base.to_owned();
+    let requests = Arc::new(requests);
+    let n = requests.len();
     bounded(n, conc, deadline, move |i| {
         let http = http.clone();
-        let url = url.clone();
-        let bodies = bodies.clone();
+        let base = base.clone();
+        let requests = requests.clone();
         async move {
+            let r = &requests[i];
             let start = Instant::now();
             let res = http
-                .post(&url)
-                .header("content-type", EXCHANGE_REQ)
-                .body(bodies[i].clone())
+                .post(format!("{base}{}", r.path))
+                .header("content-type", r.content_type.unwrap_or_default())
+                .header("accept", r.accept)
+                .body(r.body.clone())
                 .send()
                 .await
                 .ok()?;
             let status = res.status().as_u16();
+            let content_type = res
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
             let body = res.bytes().await.ok()?.to_vec();
             Some(Outcome {
                 latency: start.elapsed(),
-                status,
-                body,
+                answer: HttpAnswer {
+                    status,
+                    content_type,
+                    body: Some(body),
+                },
             })
         }
     })
@@ -331,10 +335,7 @@ async fn run(args: Args) -> Fallible<serde_json::Value> {
         .await?
         .bytes()
         .await?;
-    let cfg = KeyConfig::decode_list(&keys)?
-        .into_iter()
-        .next()
-        .ok_or("empty key list")?;
+    let cfg = first_config(&keys).map_err(|e| format!("{e:?}"))?;
 
     let total = args.warmup + args.requests;
     let prep = Instant::now();
@@ -345,11 +346,11 @@ async fn run(args: Args) -> Fallible<serde_json::Value> {
     let prep_s = prep.elapsed().as_secs_f64();
 
     // Warm-up (connections, allocator, store), not measured; its responses are checked too.
-    let (warm_bodies, warm_ctx): (Vec<_>, Vec<_>) = warm.into_iter().unzip();
-    let warm_out = fire(&http, &server.base, warm_bodies, args.concurrency, None).await;
-    let warm_errors = count_errors(&warm_out, &warm_ctx);
+    let warm_requests = warm.iter().map(Pending::http_request).collect();
+    let warm_out = fire(&http, &server.base, warm_requests, args.concurrency, None).await;
+    let warm_errors = count_errors(warm_out, warm);
 
-    let (bodies, ctxs): (Vec<_>, Vec<_>) = measured.into_iter().unzip();
+    let requests = measured.iter().map(Pending::http_request).collect();
     let tck = clk_tck();
     let cpu0 = server.pid.and_then(|p| cpu_seconds(p, tck));
     let start = Instant::now();
@@ -357,7 +358,7 @@ async fn run(args: Args) -> Fallible<serde_json::Value> {
     let out = fire(
         &http,
         &server.base,
-        bodies,
+        requests,
         args.concurrency,
         Some(deadline),
     )
@@ -367,8 +368,8 @@ async fn run(args: Args) -> Fallible<serde_json::Value> {
 
     let sent = out.len();
     let not_sent = args.requests - sent;
-    let errors = count_errors(&out, &ctxs);
     let mut lat: Vec<Duration> = out.iter().flatten().map(|o| o.latency).collect();
+    let errors = count_errors(out, measured);
     lat.sort();
     let ok = sent - errors;
     let server_cpu = match (cpu0, cpu1) {
@@ -406,24 +407,20 @@ async fn run(args: Args) -> Fallible<serde_json::Value> {
     }))
 }
 
-/// Exchanges that failed: transport error, non-200, a response that does not open, or a
-/// refusal.
-fn count_errors(out: &[Option<Outcome>], ctxs: &[ClientContext]) -> usize {
-    out.iter()
-        .zip(ctxs)
-        .filter(|(o, ctx)| {
-            let Some(o) = o else { return true };
-            if o.status != 200 {
-                return true;
+/// Exchanges that failed: transport error, an answer the client core does not read as a body
+/// (non-200, wrong media type), a response that does not open, or a refusal.
+fn count_errors(out: Vec<Option<Outcome>>, pending: Vec<Pending>) -> usize {
+    out.into_iter()
+        .zip(pending)
+        .map(|(o, p)| {
+            let Some(o) = o else { return 1 };
+            let accept = p.http_request().accept;
+            match read_answer(o.answer, accept, &|_| Problem::default()) {
+                Ok(Answer::Body(body)) => usize::from(p.open_exchange(&body).is_err()),
+                _ => 1,
             }
-            !matches!(
-                ctx.open_response(&o.body)
-                    .ok()
-                    .and_then(|pt| ExchangeResponse::decode(&pt).ok()),
-                Some(ExchangeResponse::Issued { .. })
-            )
         })
-        .count()
+        .sum()
 }
 
 fn main() -> std::process::ExitCode {

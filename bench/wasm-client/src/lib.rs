@@ -4,8 +4,8 @@
 //! (RFC 9458 §4.4: Extract/Expand + ChaCha20-Poly1305 open).
 //!
 //! It calls the same `h5_access::protocol` functions the SDK calls, built as the SDK is (release
-//! profile, no `std`: h5-access brings the allocator and the panic handler); it is a separate
-//! crate so that the shipped package carries no benchmark code.
+//! profile; h5-access brings the talc allocator, and on wasm32 links std as the SDK does); it
+//! is a separate crate so that the shipped package carries no benchmark code.
 //! Inputs are fixed (a derived gateway key, a fixed ephemeral `ikm_e`, a fixed response nonce)
 //! so the same bytes can be given to hpke-js and both results checked against each other.
 
@@ -34,6 +34,7 @@ fn err(e: impl core::fmt::Debug) -> JsError {
 /// Fixed inputs for both implementations.
 #[wasm_bindgen]
 pub struct Fixture {
+    gateway: KeyPair,
     key_config: KeyConfig,
     ikm_e: [u8; 32],
     plaintext: Vec<u8>,
@@ -82,11 +83,13 @@ impl Fixture {
         .encode()
         .map_err(err)?;
         let (_, server) =
-            decapsulate_request(&[gateway], Channel::Exchange, &request).map_err(err)?;
+            decapsulate_request(core::slice::from_ref(&gateway), Channel::Exchange, &request)
+                .map_err(err)?;
         let response = server
             .seal_response_with_nonce(&response_plaintext, &[5; 32])
             .map_err(err)?;
         Ok(Fixture {
+            gateway,
             key_config,
             ikm_e,
             plaintext,
@@ -141,6 +144,29 @@ impl Fixture {
         .map_err(err)?;
         let pt = ctx.open_response(response).map_err(err)?;
         Ok(pt.to_vec())
+    }
+
+    /// The gateway's key configuration list (`application/ohttp-keys`, RFC 9458 §3.2), for the
+    /// shipped package's `H5Client.create({ keyConfig })`.
+    #[wasm_bindgen(getter, js_name = keyConfig)]
+    pub fn key_config_list(&self) -> Vec<u8> {
+        KeyConfig::encode_list(core::slice::from_ref(&self.key_config))
+    }
+
+    /// The gateway's side for the shipped package's path: opens an encapsulated exchange request
+    /// made by the SDK (its own random ephemeral key) and answers it with the fixture's response
+    /// plaintext (VT and `wealth-01` page), sealed. Timed apart by the page and subtracted.
+    #[wasm_bindgen(js_name = respond)]
+    pub fn respond(&self, request: &[u8]) -> Result<Vec<u8>, JsError> {
+        let (_, server) = decapsulate_request(
+            core::slice::from_ref(&self.gateway),
+            Channel::Exchange,
+            request,
+        )
+        .map_err(err)?;
+        server
+            .seal_response_with_nonce(&self.response_plaintext, &[5; 32])
+            .map_err(err)
     }
 
     /// The encapsulated request this crate produces (for the page's cross-check).

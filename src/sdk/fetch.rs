@@ -1,0 +1,219 @@
+//! The SDK's [`Transport`]: `fetch` through gloo-net, with a timeout that covers the body
+//! (web-sys `AbortController` and the global `setTimeout`), the body read as a stream up to
+//! [`body_cap`], and problem documents parsed by the browser's `JSON`.
+
+use core::future::{poll_fn, Future as _};
+use core::pin::{pin, Pin};
+use core::task::Poll;
+
+use gloo_net::http::RequestBuilder;
+use js_sys::{Function, Object, Promise, Reflect, Uint8Array, JSON};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, RequestCache, RequestCredentials, RequestRedirect};
+
+use crate::client::{
+    body_cap, ClientError, ErrorCode, HttpAnswer, HttpRequest, Method, Problem, Transport,
+};
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `setTimeout` (browsers, workers and Node.js alike).
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &Function, ms: f64) -> JsValue;
+    /// The global `clearTimeout`.
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(id: &JsValue);
+    /// The global `fetch`, called with the gloo-net-built request. Bound here rather than
+    /// through gloo-net's `Request::send`, which panics (`unreachable!`) when `fetch` rejects
+    /// with something that is not an `Error`; a page may wrap `fetch` and reject with anything.
+    #[wasm_bindgen(catch, js_name = fetch)]
+    fn fetch(request: &web_sys::Request) -> Result<JsValue, JsValue>;
+}
+
+/// `fetch` to one gateway base URL (validated, no trailing `/`), each request bounded by
+/// `timeout_ms` milliseconds, body included.
+#[derive(Debug)]
+pub struct Fetch {
+    /// The gateway base URL: an absolute http(s) URL, no trailing `/`.
+    pub base: String,
+    /// The timeout of each request, milliseconds (1..=120000).
+    pub timeout_ms: f64,
+}
+
+/// A timer: resolves `timeout_ms` after creation; cleared when dropped.
+struct Timer {
+    id: JsValue,
+    fired: JsFuture,
+}
+
+impl Timer {
+    fn new(ms: f64) -> Self {
+        let mut id = JsValue::UNDEFINED;
+        let promise = Promise::new(&mut |resolve, _| id = set_timeout(&resolve, ms));
+        Self {
+            id,
+            fired: JsFuture::from(promise),
+        }
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        clear_timeout(&self.id);
+    }
+}
+
+/// A JavaScript failure on the way: NETWORK (what it was does not matter; never inspected).
+fn network(_: impl Sized) -> ClientError {
+    ClientError::new(ErrorCode::Network)
+}
+
+/// Reads `response`'s body up to `cap` bytes: `None` if it declares or streams more (the
+/// stream is cancelled at once). Errors: NETWORK.
+async fn read_body(
+    response: &web_sys::Response,
+    cap: usize,
+) -> Result<Option<Vec<u8>>, ClientError> {
+    // The declared length as JavaScript's `Number()` reads it (NaN, for a malformed one, is
+    // not over the cap: the streamed read below still is held to it). `Number::new` is
+    // deprecated for the wrapper object it makes; its `valueOf()` is the coercion wanted here
+    // (`Number::from` is an unchecked cast, not a conversion).
+    #[allow(deprecated)]
+    let declared = response
+        .headers()
+        .get("content-length")
+        .map_err(network)?
+        .map(|v| js_sys::Number::new(&JsValue::from_str(&v)).value_of());
+    if declared.is_some_and(|n| n > cap as f64) {
+        return Ok(None);
+    }
+    let Some(stream) = response.body() else {
+        return Ok(Some(Vec::new()));
+    };
+    let reader: web_sys::ReadableStreamDefaultReader =
+        stream.get_reader().dyn_into().map_err(network)?;
+    let mut body = Vec::new();
+    loop {
+        let chunk = JsFuture::from(reader.read()).await.map_err(network)?;
+        if Reflect::get(&chunk, &"done".into())
+            .map_err(network)?
+            .is_truthy()
+        {
+            return Ok(Some(body));
+        }
+        let value: Uint8Array = Reflect::get(&chunk, &"value".into())
+            .map_err(network)?
+            .dyn_into()
+            .map_err(network)?;
+        if body.len() + value.length() as usize > cap {
+            let _ = reader.cancel();
+            return Ok(None);
+        }
+        body.append(&mut value.to_vec());
+    }
+}
+
+impl Fetch {
+    /// Sends `request` and reads its answer, without the timeout.
+    async fn exchange(
+        &self,
+        request: HttpRequest,
+        signal: Option<&web_sys::AbortSignal>,
+    ) -> Result<HttpAnswer, ClientError> {
+        let mut url = self.base.clone();
+        url.push_str(request.path);
+        let method = match request.method {
+            Method::Get => gloo_net::http::Method::GET,
+            _ => gloo_net::http::Method::POST,
+        };
+        let mut builder = RequestBuilder::new(&url)
+            .method(method)
+            .header("accept", request.accept)
+            .cache(RequestCache::NoStore)
+            .credentials(RequestCredentials::Omit)
+            .redirect(RequestRedirect::Error)
+            .abort_signal(signal);
+        if let Some(t) = request.content_type {
+            builder = builder.header("content-type", t);
+        }
+        let built = match request.method {
+            Method::Get => builder.build(),
+            _ => builder.body(Uint8Array::from(request.body.as_slice())),
+        };
+        let request: web_sys::Request = built.map_err(network)?.into();
+        // Whatever `fetch` throws, rejects with or resolves to, if not a Response: NETWORK.
+        let sent = Promise::resolve(&fetch(&request).map_err(network)?);
+        let raw: web_sys::Response = JsFuture::from(sent)
+            .await
+            .map_err(network)?
+            .dyn_into()
+            .map_err(network)?;
+        let status = raw.status();
+        let content_type = raw
+            .headers()
+            .get("content-type")
+            .map_err(network)?
+            .unwrap_or_default();
+        let body = read_body(&raw, body_cap(status)).await?;
+        Ok(HttpAnswer {
+            status,
+            content_type,
+            body,
+        })
+    }
+}
+
+impl Transport for Fetch {
+    /// Errors: TIMEOUT (no complete answer, body included, within `timeout_ms`: the request is
+    /// aborted through its `AbortController` where there is one, and abandoned otherwise),
+    /// NETWORK (whatever `fetch` or the body stream rejected with).
+    async fn send(&self, request: HttpRequest) -> Result<HttpAnswer, ClientError> {
+        // Browsers without AbortController still get the timeout (the request is left to
+        // finish); README "Browser support".
+        let controller = AbortController::new().ok();
+        let signal = controller.as_ref().map(AbortController::signal);
+        let mut timer = Timer::new(self.timeout_ms);
+        let mut work = pin!(self.exchange(request, signal.as_ref()));
+        poll_fn(|cx| {
+            if Pin::new(&mut timer.fired).poll(cx).is_ready() {
+                if let Some(c) = &controller {
+                    c.abort();
+                }
+                return Poll::Ready(Err(ClientError::new(ErrorCode::Timeout)));
+            }
+            work.as_mut().poll(cx)
+        })
+        .await
+    }
+
+    fn parse_problem(&self, body: &[u8]) -> Problem {
+        let Ok(text) = core::str::from_utf8(body) else {
+            return Problem::default();
+        };
+        let Ok(value) = JSON::parse(text) else {
+            return Problem::default();
+        };
+        let Some(object) = value.dyn_ref::<Object>().filter(|_| value.is_object()) else {
+            return Problem::default();
+        };
+        // Own data properties only (`Reflect.getOwnPropertyDescriptor`): nothing inherited (a
+        // polluted Object.prototype) is taken for a field, and no getter runs.
+        let field = |name: &str| {
+            let descriptor = Reflect::get_own_property_descriptor(object, &name.into()).ok()?;
+            if descriptor.is_undefined() {
+                return None;
+            }
+            Reflect::get(&descriptor, &"value".into()).ok()?.as_string()
+        };
+        Problem {
+            problem_type: field("type"),
+            code: field("code"),
+        }
+    }
+
+    fn now_seconds(&self) -> u64 {
+        (js_sys::Date::now() / 1000.0) as u64
+    }
+}
