@@ -10,6 +10,7 @@ const machine = read("machine.json");
 const sdk = read("sdk-size.json");
 const ref = read("ref-size.json");
 const load = read("load.json");
+const loadRedis = existsSync(join(dir, "load-redis.json")) ? read("load-redis.json") : null;
 const browser = read("browser.json");
 const crit = (home) => {
   const p = join(dir, home, "gateway_exchange", "server_work", "new", "estimates.json");
@@ -32,6 +33,8 @@ const perCpu = load.exchanges_per_server_cpu_s;
 const ratioCpu = limit && perCpu ? perCpu / limit : null;
 const ratioWall = limit ? load.exchanges_per_s / limit : null;
 const verdict = (ok) => (ok ? "**met**" : "**not met**");
+const perCpuRedis = loadRedis ? loadRedis.exchanges_per_server_cpu_s : null;
+const ratioRedis = perCpuRedis && perCpu ? perCpuRedis / perCpu : null;
 
 const sizeRows = Object.entries(sdk.files)
   .map(([f, s]) => `| SDK \`${f}\` | ${n(s.raw)} | ${n(s.gzip9)} | ${n(s.brotli11)} |`)
@@ -60,6 +63,7 @@ of figures measured in the same run (the browser ones interleaved in one page).
 | client CPU per exchange, median | ${us(sp.sdk.median_ms)} µs (SDK core, wasm) | ${us(sp.hpkejs.median_ms)} µs (hpke-js) | ${r2(sp.ratio_median)} | ≤ 0.5: ${verdict(sp.ratio_median <= 0.5)} |
 | the same through the shipped package (\`H5Client.exchange\`), median | ${us(sp.package.median_ms)} µs (package) | ${us(sp.hpkejs.median_ms)} µs (hpke-js) | ${r2(sp.ratio_package_median)} | ≤ 0.5: ${verdict(sp.ratio_package_median <= 0.5)} |
 | gateway HTTP exchanges per core-second ÷ crypto limit | ${n(perCpu)} /s | ${n(limit)} /s | ${r2(ratioCpu)} | ≥ 0.5: ${verdict(ratioCpu >= 0.5)} |
+| gateway HTTP exchanges per core-second, Redis store ÷ memory store | ${n(perCpuRedis)} /s | ${n(perCpu)} /s | ${r2(ratioRedis)} | ≥ 0.6, 0 errors: ${verdict(ratioRedis >= 0.6 && loadRedis && loadRedis.errors === 0)} |
 
 ### 1. Shipped size
 
@@ -155,6 +159,18 @@ is not \`Issued\`, or a request left unsent by the cap.
 Latency here is at ${load.concurrency} requests in flight against one core, so it is mostly queueing
 (≈ ${load.concurrency} × the per-exchange service time), not the cost of one exchange.
 
+**The same load with the state in Redis** (\`--redis\`: \`RedisStore\`, two \`SET NX EX\` per
+exchange over one multiplexed connection; Debian's \`redis-server\` on loopback, pinned to CPU 0
+with the load client, so the gateway's core does only the gateway's work), in the same run:
+
+| | memory store | Redis store |
+|---|---:|---:|
+| exchanges completed / errors | ${n(load.ok)} / ${n(load.errors)} | ${loadRedis ? `${n(loadRedis.ok)} / **${n(loadRedis.errors)}**` : "–"} |
+| exchanges/s (server on 1 pinned core) | ${n(load.exchanges_per_s)} | ${loadRedis ? n(loadRedis.exchanges_per_s) : "–"} |
+| **exchanges per server CPU-second** | ${n(perCpu)} | **${n(perCpuRedis)}** |
+| latency p50 / p99 | ${n(load.latency_ms.p50, 2)} / ${n(load.latency_ms.p99, 2)} ms | ${loadRedis ? `${n(loadRedis.latency_ms.p50, 2)} / ${n(loadRedis.latency_ms.p99, 2)} ms` : "–"} |
+| **Redis ÷ memory** (per CPU-second) | | **${r2(ratioRedis)}** |
+
 **Build profile.** Both gateway figures use cargo's ordinary release profile (\`--release\`,
 \`opt-level = 3\`), what \`npm start\`, the end-to-end test and a provider's own build use. The
 SDK's size profile \`wasm-release\` (\`opt-level = "z"\`; curve25519-dalek, sha2, chacha20 and
@@ -174,6 +190,7 @@ friends).
 | hpke-js size | \`npm ci --prefix bench/reference && node bench/reference/ref-size.mjs target/bench/www/ref\` |
 | crypto limit | \`taskset -c 1 cargo bench --features gateway --bench gateway_exchange\` |
 | HTTP load | \`cargo build --release -p h5-mock-gateway -p h5-bench-load && taskset -c 0 target/release/h5-bench-load --gateway-bin target/release/h5-mock-gateway --requests ${load.requests} --concurrency ${load.concurrency} --server-cpu 1\` |
+| HTTP load, Redis store | the same with \`--redis redis://127.0.0.1:PORT\` (a \`redis-server --port PORT\` running) |
 | browser (a), (b) | after the builds of scripts/bench.sh: \`node bench/browser/run.mjs --www target/bench/www --sdk-glue /sdk/index.js --sdk-fn init\` |
 
 Raw results: \`target/bench/*.json\`.

@@ -84,7 +84,11 @@ fn bench(c: &mut Criterion) {
     .encode()
     .unwrap();
     let (req, ctx) = encapsulate_request(&cfg, Channel::Exchange, &pt).unwrap();
-    let res = gw.handle_exchange(&req, T0).unwrap();
+    // The in-memory store never waits: a current-thread runtime adds no thread hop.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let res = rt.block_on(gw.handle_exchange(&req, T0)).unwrap();
     let msg = ExchangeResponse::decode(&ctx.open_response(&res.body).unwrap()).unwrap();
     assert!(matches!(msg, ExchangeResponse::Issued { .. }), "{msg:?}");
 
@@ -98,7 +102,9 @@ fn bench(c: &mut Criterion) {
                 fresh_request(&gw, &cfg, n)
             },
             |req| {
-                let res = gw.handle_exchange(black_box(&req), T0).unwrap();
+                let res = rt
+                    .block_on(gw.handle_exchange(black_box(&req), T0))
+                    .unwrap();
                 assert!(res.code.is_none(), "refused: {:?}", res.code);
                 res
             },

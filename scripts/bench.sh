@@ -76,6 +76,27 @@ pin 0 target/release/h5-bench-load --gateway-bin target/release/h5-mock-gateway 
   --requests "${BENCH_REQUESTS:-20000}" --concurrency "${BENCH_CONCURRENCY:-32}" --time-cap 60 \
   --server-cpu 1 --server-log "$OUT/gateway-load.log" > "$OUT/load.json"
 cat "$OUT/load.json"
+step "3d. the same HTTP load with the state in Redis (redis-server on loopback, CPU 0)"
+redis_port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
+# Started directly (not through the `pin` function, whose background subshell would be the pid):
+# taskset execs redis-server, so $! is the server itself and the kill below stops it.
+redis_args=(redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no)
+if command -v taskset >/dev/null; then
+  taskset -c 0 "${redis_args[@]}" > "$OUT/redis.log" 2>&1 &
+else
+  "${redis_args[@]}" > "$OUT/redis.log" 2>&1 &
+fi
+redis_pid=$!
+trap 'kill "$redis_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+pin 0 target/release/h5-bench-load --gateway-bin target/release/h5-mock-gateway \
+  --requests "${BENCH_REQUESTS:-20000}" --concurrency "${BENCH_CONCURRENCY:-32}" --time-cap 60 \
+  --server-cpu 1 --server-log "$OUT/gateway-load-redis.log" \
+  --redis "redis://127.0.0.1:$redis_port" > "$OUT/load-redis.json"
+kill "$redis_pid" 2>/dev/null || true
+wait "$redis_pid" 2>/dev/null || true
+trap - EXIT
+cat "$OUT/load-redis.json"
 step "3c. the same criterion bench built with the wasm's size profile (wasm-release), CPU 1"
 CRITERION_HOME=$OUT/criterion-wasm-release pin 1 \
   cargo bench --profile wasm-release --features gateway --bench gateway_exchange

@@ -65,7 +65,16 @@ if command -v wasm-opt >/dev/null && [ "$(command -v wasm-opt)" != "$PWD/node_mo
   esac
 fi
 
-# 6. npm dev dependencies (binaryen for wasm-opt, selenium-webdriver for the browser suites,
+# 6. redis-server and redis-cli from Debian: the fleet suites (tests/mock-gateway/tests/fleet.rs)
+#    start their own servers (single and a 3-master cluster) on free loopback ports.
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+  say "installing redis-server (apt)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq redis-server >/dev/null
+fi
+
+# 7. npm dev dependencies (binaryen for wasm-opt, selenium-webdriver for the browser suites,
 #    playwright-core for the benchmarks, typescript, esbuild).
 #    `npm ls` also catches a node_modules older than package.json whose files are not newer
 #    (a git worktree checked out after it was installed, e.g. without esbuild).

@@ -90,7 +90,7 @@ impl From<EncapsulationError> for PreDecapError {
     }
 }
 
-/// A configuration error when building a [`Gateway`](super::Gateway).
+/// A configuration error when building a [`Gateway`](super::core::Gateway).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConfigError {

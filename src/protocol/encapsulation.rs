@@ -57,6 +57,17 @@ impl Channel {
         }
     }
 
+    /// Whether `content_type` (an HTTP `Content-Type` value; `None` if absent) names this
+    /// channel's request media type: parameters after `;` are ignored and the type is compared
+    /// ASCII case-insensitively (RFC 9110 §8.3.1). The gateway answers anything else with
+    /// 415 `UNSUPPORTED_MEDIA_TYPE`.
+    pub fn is_request_media_type(self, content_type: Option<&str>) -> bool {
+        content_type
+            .and_then(|c| c.split(';').next())
+            .map(str::trim)
+            .is_some_and(|essence| essence.eq_ignore_ascii_case(self.request_media_type()))
+    }
+
     /// The HPKE `info` label prefix: `"<inner media type> request"`.
     pub const fn request_label(self) -> &'static [u8] {
         match self {

@@ -58,6 +58,10 @@ struct Args {
     /// File receiving the started gateway's stderr.
     #[arg(long, default_value = "target/bench/gateway-load.log")]
     server_log: String,
+    /// Start the gateway with its state in Redis at this URL (loopback only:
+    /// redis://127.0.0.1:PORT) instead of in process memory.
+    #[arg(long)]
+    redis: Option<String>,
 }
 
 fn now() -> u64 {
@@ -113,7 +117,7 @@ async fn start_server(args: &Args) -> Fallible<Server> {
         .arg("--version")
         .output()
         .is_ok();
-    let gw_args = [
+    let mut gw_args = vec![
         "--listen",
         "127.0.0.1:0",
         "--seed",
@@ -122,16 +126,22 @@ async fn start_server(args: &Args) -> Fallible<Server> {
         "--at-ttl",
         "900",
     ];
+    if let Some(url) = &args.redis {
+        if !url.starts_with("redis://127.0.0.1:") {
+            return Err("--redis must be redis://127.0.0.1:PORT (loopback only)".into());
+        }
+        gw_args.extend(["--redis", url.as_str()]);
+    }
     let mut cmd = if has_taskset {
         let mut c = tokio::process::Command::new("taskset");
         c.arg("-c")
             .arg(args.server_cpu.to_string())
             .arg(&args.gateway_bin)
-            .args(gw_args);
+            .args(&gw_args);
         c
     } else {
         let mut c = tokio::process::Command::new(&args.gateway_bin);
-        c.args(gw_args);
+        c.args(&gw_args);
         c
     };
     if let Some(dir) = std::path::Path::new(&args.server_log).parent() {
@@ -372,6 +382,7 @@ async fn run(args: Args) -> Fallible<serde_json::Value> {
     }
     Ok(json!({
         "target": "POST /v1/exchange on h5-mock-gateway, 127.0.0.1",
+        "store": if args.redis.is_some() { "redis" } else { "memory" },
         "requests": args.requests,
         "warmup": args.warmup,
         "concurrency": args.concurrency,

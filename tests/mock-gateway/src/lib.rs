@@ -1,6 +1,6 @@
-//! `h5-mock-gateway`: a small real HTTP server (axum) around the h5-access [`Gateway`], for the
-//! browser tests and the demo. Routes, flags and behaviour: README.md "Mock gateway" and
-//! docs/PROTOCOL.md §7.
+//! `h5-mock-gateway`: the h5-access gateway's HTTP layer (`h5_access::gateway::http`, the
+//! router a provider mounts) plus demo and test routes, for the browser tests and the demo.
+//! Routes, flags and behaviour: README.md "Mock gateway" and docs/PROTOCOL.md §7.
 //!
 //! Not a production server: the demo partner's launch route and the test hooks hand out
 //! access tokens to anyone who asks.
@@ -11,28 +11,26 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use h5_access::gateway::http::{self, read_body};
 use h5_access::gateway::{
-    Gateway, GatewayConfig, Partner, PartnerRequest, PreDecapError, SealedResponse, TicketKey,
-    ACCESS_TOKEN_PATH, KEYS_CACHE_CONTROL, KEYS_MEDIA_TYPE, MAX_REQUEST_LEN, PROBLEM_MEDIA_TYPE,
+    starts_json_object, Gateway, GatewayConfig, KeySet, Partner, PartnerRequest, PreDecapError,
+    ReplayStore, TicketKey, UpstreamService, ACCESS_TOKEN_PATH,
 };
 use h5_access::partner::PartnerCredentials;
-use h5_access::protocol::{Channel, KeyPair};
+use h5_access::protocol::KeyPair;
 use hkdf::Hkdf;
-use http_body_util::BodyExt as _;
 use serde::Deserialize;
 use sha2::Sha256;
 use tower::ServiceExt as _;
-use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
 use zeroize::Zeroizing;
 
@@ -49,7 +47,7 @@ pub const DEFAULT_PRODUCTS: &str = include_str!("../products.json");
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time a request has from its headers to its complete response (body reading
 /// included) before it is answered 408 `REQUEST_TIMEOUT`. The `/test/slow/` delay (3 s) fits.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+pub const REQUEST_TIMEOUT: Duration = http::REQUEST_TIMEOUT;
 
 /// Server options (the CLI flags of the binary). `Debug` omits the seed (every key derives
 /// from it): it prints `seed: <set>` or `<unset>`.
@@ -70,6 +68,16 @@ pub struct Options {
     pub serve: Option<PathBuf>,
     /// Whole-request timeout (default [`REQUEST_TIMEOUT`]).
     pub request_timeout: Option<Duration>,
+    /// HPKE and ticket keys from a key file (`h5_access::gateway::KeySet`) instead of the seed
+    /// or the CSPRNG; the seed still derives the demo partner secret.
+    pub keys: Option<KeySet>,
+    /// More services, each answered by an HTTP backend (`--upstream name=url`).
+    pub upstreams: Vec<(String, UpstreamService)>,
+    /// Per-VT call budget, calls per minute (default 120).
+    pub calls_per_minute: Option<u64>,
+    /// The state store (default: an in-process [`MemoryStore`](h5_access::gateway::MemoryStore));
+    /// e.g. a [`RedisStore`](h5_access::gateway::RedisStore) shared by several instances.
+    pub store: Option<Arc<dyn ReplayStore>>,
 }
 
 /// `<set>` / `<unset>` for a secret in `Debug` output.
@@ -91,6 +99,10 @@ impl std::fmt::Debug for Options {
             .field("test_hooks", &self.test_hooks)
             .field("serve", &self.serve)
             .field("request_timeout", &self.request_timeout)
+            .field("keys", &self.keys)
+            .field("upstreams", &self.upstreams)
+            .field("calls_per_minute", &self.calls_per_minute)
+            .field("store", &self.store.as_ref().map(|_| "<custom>"))
             .finish()
     }
 }
@@ -157,118 +169,12 @@ pub fn demo_partner_secret(seed: &str) -> Vec<u8> {
         .unwrap_or_default()
 }
 
-/// The shared state of every handler.
+/// The shared state of the demo and test handlers.
 pub struct AppState {
-    gateway: Gateway,
+    gateway: Arc<Gateway>,
     demo: PartnerCredentials,
     keys: KeySource,
     generation: Mutex<u32>,
-}
-
-/// The code of a response (sealed inside or in the problem body), for the access log.
-#[derive(Clone, Copy)]
-struct Outcome(&'static str);
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-fn problem(e: PreDecapError) -> Response {
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut res = (
-        status,
-        [(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_MEDIA_TYPE))],
-        e.problem_json(),
-    )
-        .into_response();
-    res.extensions_mut().insert(Outcome(e.code()));
-    res
-}
-
-fn json_ok(value: serde_json::Value) -> Response {
-    let mut res = (
-        StatusCode::OK,
-        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        value.to_string(),
-    )
-        .into_response();
-    res.extensions_mut().insert(Outcome("OK"));
-    res
-}
-
-/// Reads the body: more than [`MAX_REQUEST_LEN`] bytes is 413 `TOO_LARGE`; any other read
-/// failure (bad chunked encoding, connection closed early) is 400 `BAD_BODY`.
-async fn read_body(mut body: Body) -> Result<Bytes, Response> {
-    let mut buf = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| problem(PreDecapError::BadBody))?;
-        if let Ok(data) = frame.into_data() {
-            if buf.len().saturating_add(data.len()) > MAX_REQUEST_LEN {
-                return Err(problem(PreDecapError::TooLarge));
-            }
-            buf.extend_from_slice(&data);
-        }
-    }
-    Ok(Bytes::from(buf))
-}
-
-/// Whether the first non-whitespace byte is `{` (serde's derive also takes a JSON array for a
-/// struct; every JSON body here must be an object).
-pub(crate) fn starts_json_object(text: &[u8]) -> bool {
-    text.iter()
-        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-        .is_some_and(|&b| b == b'{')
-}
-
-/// Declared bodies up to this size are read and discarded before a 413 is sent, so a client
-/// that writes its whole body before reading the answer gets the 413 instead of a reset
-/// connection; larger ones are refused at once.
-const DRAIN_LIMIT: u64 = 1 << 20;
-
-/// Refuses a declared `Content-Length` over [`MAX_REQUEST_LEN`] with 413 `TOO_LARGE` without
-/// buffering it: bodies declared over [`DRAIN_LIMIT`] are refused before any byte is read,
-/// smaller ones are discarded as they arrive (bounded by the request timeout) and then refused.
-async fn declared_length(req: Request, next: Next) -> Response {
-    let declared = req
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if let Some(n) = declared.filter(|&n| n > MAX_REQUEST_LEN as u64) {
-        if n <= DRAIN_LIMIT {
-            let mut body = req.into_body();
-            while let Some(Ok(_)) = body.frame().await {}
-        }
-        return problem(PreDecapError::TooLarge);
-    }
-    next.run(req).await
-}
-
-/// Answers 408 `REQUEST_TIMEOUT` (problem+json) when a request (its body included) is not
-/// answered within `limit`.
-async fn request_timeout(limit: Duration, req: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(req)).await {
-        Ok(res) => res,
-        Err(_) => {
-            let mut res = (
-                StatusCode::REQUEST_TIMEOUT,
-                [(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_MEDIA_TYPE))],
-                serde_json::json!({
-                    "type": "about:blank",
-                    "title": "request timeout",
-                    "status": 408,
-                    "code": "REQUEST_TIMEOUT",
-                })
-                .to_string(),
-            )
-                .into_response();
-            res.extensions_mut().insert(Outcome("REQUEST_TIMEOUT"));
-            res
-        }
-    }
 }
 
 /// Whether `origin` is a loopback page origin: `http://127.0.0.1`, `http://localhost` or
@@ -326,101 +232,8 @@ async fn static_files(root: Arc<PathBuf>, req: Request) -> Response {
     }
 }
 
-fn content_type(headers: &HeaderMap) -> Option<&str> {
-    headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok())
-}
-
-fn sealed(channel: Channel, r: Result<SealedResponse, PreDecapError>) -> Response {
-    match r {
-        Ok(s) => {
-            let mut res = (
-                StatusCode::OK,
-                [(
-                    CONTENT_TYPE,
-                    HeaderValue::from_static(channel.response_media_type()),
-                )],
-                s.body,
-            )
-                .into_response();
-            res.extensions_mut().insert(Outcome(s.code.unwrap_or("OK")));
-            res
-        }
-        Err(e) => problem(e),
-    }
-}
-
 async fn healthz() -> &'static str {
     "ok"
-}
-
-async fn key_configs(State(s): State<Arc<AppState>>) -> Response {
-    (
-        StatusCode::OK,
-        [
-            (CONTENT_TYPE, HeaderValue::from_static(KEYS_MEDIA_TYPE)),
-            (CACHE_CONTROL, HeaderValue::from_static(KEYS_CACHE_CONTROL)),
-        ],
-        s.gateway.key_config_list(),
-    )
-        .into_response()
-}
-
-async fn encapsulated(s: &AppState, channel: Channel, headers: &HeaderMap, body: Body) -> Response {
-    if let Err(e) = Gateway::check_media_type(channel, content_type(headers)) {
-        return problem(e);
-    }
-    let bytes = match read_body(body).await {
-        Ok(b) => b,
-        Err(res) => return res,
-    };
-    let r = match channel {
-        Channel::Call => s.gateway.handle_call(&bytes, now()),
-        _ => s.gateway.handle_exchange(&bytes, now()),
-    };
-    sealed(channel, r)
-}
-
-async fn exchange(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
-    encapsulated(&s, Channel::Exchange, &headers, body).await
-}
-
-async fn call(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
-    encapsulated(&s, Channel::Call, &headers, body).await
-}
-
-async fn access_token(
-    State(s): State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let bytes = match read_body(body).await {
-        Ok(b) => b,
-        Err(res) => return res,
-    };
-    let auth = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let req = PartnerRequest {
-        method: method.as_str(),
-        path: uri.path(),
-        authorization: auth,
-        body: &bytes,
-    };
-    match s.gateway.issue_access_token(&req, now()) {
-        Ok(json) => {
-            let mut res = (
-                StatusCode::OK,
-                [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-                json,
-            )
-                .into_response();
-            res.extensions_mut().insert(Outcome("OK"));
-            res
-        }
-        Err(e) => problem(e),
-    }
 }
 
 async fn tamper_exchange(
@@ -428,13 +241,13 @@ async fn tamper_exchange(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let res = encapsulated(&s, Channel::Exchange, &headers, body).await;
+    let res = http::exchange(State(Arc::clone(&s.gateway)), headers, body).await;
     if res.status() != StatusCode::OK {
         return res;
     }
     let (parts, body) = res.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
-        return problem(PreDecapError::Internal);
+        return PreDecapError::Internal.into_response();
     };
     let mut bytes = bytes.to_vec();
     // Flip one bit of the last byte: inside the AEAD tag, so the client's open must fail.
@@ -459,22 +272,24 @@ fn default_ttl() -> i64 {
 async fn test_access_token(State(s): State<Arc<AppState>>, body: Body) -> Response {
     let bytes = match read_body(body).await {
         Ok(b) => b,
-        Err(res) => return res,
+        Err(e) => return e.into_response(),
     };
     if !starts_json_object(&bytes) {
-        return problem(PreDecapError::PartnerBadRequest);
+        return PreDecapError::PartnerBadRequest.into_response();
     }
     let Ok(req) = serde_json::from_slice::<TestTokenBody>(&bytes) else {
-        return problem(PreDecapError::PartnerBadRequest);
+        return PreDecapError::PartnerBadRequest.into_response();
     };
-    let now = now();
+    let now = http::now();
     let exp = now.saturating_add_signed(req.ttl_seconds);
     match s
         .gateway
         .mint_access_token(DEMO_PARTNER_ID, &req.subject, &req.products, now, exp)
     {
-        Ok(at) => json_ok(serde_json::json!({ "access_token": at.token.as_str(), "exp": at.exp })),
-        Err(e) => problem(e),
+        Ok(at) => {
+            json_ok_value(serde_json::json!({ "access_token": at.token.as_str(), "exp": at.exp }))
+        }
+        Err(e) => e.into_response(),
     }
 }
 
@@ -483,15 +298,15 @@ async fn rotate_keys(State(s): State<Arc<AppState>>) -> Response {
     let next = generation.wrapping_add(1);
     let key = match s.keys.hpke_key(next) {
         Ok(k) => k,
-        Err(_) => return problem(PreDecapError::Internal),
+        Err(_) => return PreDecapError::Internal.into_response(),
     };
     let id = key.key_id();
     if s.gateway.rotate_key(key).is_err() {
-        return problem(PreDecapError::Internal);
+        return PreDecapError::Internal.into_response();
     }
     *generation = next;
     tracing::info!(key_id = id, "rotated HPKE key");
-    json_ok(serde_json::json!({ "current_key_id": id }))
+    json_ok_value(serde_json::json!({ "current_key_id": id }))
 }
 
 #[derive(Deserialize)]
@@ -504,17 +319,17 @@ struct LaunchBody {
 async fn demo_launch(State(s): State<Arc<AppState>>, body: Body) -> Response {
     let bytes = match read_body(body).await {
         Ok(b) => b,
-        Err(res) => return res,
+        Err(e) => return e.into_response(),
     };
     if !starts_json_object(&bytes) {
-        return problem(PreDecapError::PartnerBadRequest);
+        return PreDecapError::PartnerBadRequest.into_response();
     }
     let Ok(req) = serde_json::from_slice::<LaunchBody>(&bytes) else {
-        return problem(PreDecapError::PartnerBadRequest);
+        return PreDecapError::PartnerBadRequest.into_response();
     };
     let body = PartnerCredentials::access_token_request_body(DEMO_SUBJECT, &[&req.product]);
     let Ok(auth) = s.demo.sign_now("POST", ACCESS_TOKEN_PATH, body.as_bytes()) else {
-        return problem(PreDecapError::Internal);
+        return PreDecapError::Internal.into_response();
     };
     let preq = PartnerRequest {
         method: "POST",
@@ -522,17 +337,17 @@ async fn demo_launch(State(s): State<Arc<AppState>>, body: Body) -> Response {
         authorization: Some(&auth),
         body: body.as_bytes(),
     };
-    let json = match s.gateway.issue_access_token(&preq, now()) {
+    let json = match s.gateway.issue_access_token(&preq, http::now()).await {
         Ok(j) => j,
-        Err(e) => return problem(e),
+        Err(e) => return e.into_response(),
     };
     match s.demo.open_access_token_response(&json) {
-        Ok(at) => json_ok(serde_json::json!({
+        Ok(at) => json_ok_value(serde_json::json!({
             "access_token": at.token.as_str(),
             "exp": at.exp,
             "subject": DEMO_SUBJECT,
         })),
-        Err(_) => problem(PreDecapError::Internal),
+        Err(_) => PreDecapError::Internal.into_response(),
     }
 }
 
@@ -542,23 +357,8 @@ async fn delay(req: Request, next: Next) -> Response {
     res
 }
 
-/// Access log: method, path, status, latency and the outcome code. Never bodies, headers,
-/// tokens or secrets.
-async fn access_log(req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    let res = next.run(req).await;
-    let code = res.extensions().get::<Outcome>().map_or("-", |o| o.0);
-    tracing::info!(
-        method = %method,
-        path = %path,
-        status = res.status().as_u16(),
-        latency_us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX),
-        code,
-        "request"
-    );
-    res
+fn json_ok_value(value: serde_json::Value) -> Response {
+    http::json_ok(value.to_string())
 }
 
 fn build_gateway(
@@ -578,7 +378,23 @@ fn build_gateway(
     if let Some(t) = options.vt_ttl {
         config = config.with_vt_ttl(t);
     }
-    let ticket = TicketKey::from_bytes(1, &*keys.bytes("ticket key")?);
+    if let Some(n) = options.calls_per_minute {
+        config = config.with_calls_per_minute(n);
+    }
+    let (hpke, previous_hpke, ticket, previous_ticket) = match &options.keys {
+        Some(k) => (
+            k.hpke.clone(),
+            k.previous_hpke.clone(),
+            k.ticket.clone(),
+            k.previous_ticket.clone(),
+        ),
+        None => (
+            keys.hpke_key(0)?,
+            None,
+            TicketKey::from_bytes(1, &*keys.bytes("ticket key")?),
+            None,
+        ),
+    };
     let demo_secret = keys.bytes("demo partner secret")?;
     let ids: Vec<String> = catalogue.products.iter().map(|p| p.id.clone()).collect();
     let partner = Partner::new(DEMO_PARTNER_ID, demo_secret.to_vec(), ids.clone())
@@ -588,14 +404,26 @@ fn build_gateway(
         .iter()
         .map(|p| (p.id.clone(), p.rate_bps))
         .collect();
-    let mut builder = Gateway::builder(keys.hpke_key(0)?, ticket)
-        .config(config)
+    let mut builder = Gateway::builder(hpke, ticket).config(config);
+    if let Some(k) = previous_hpke {
+        builder = builder.previous_key(k);
+    }
+    if let Some(k) = previous_ticket {
+        builder = builder.previous_ticket_key(k);
+    }
+    builder = builder
         .partner(partner)
         .service("profile", services::profile)
         .service("echo", services::echo)
         .service("quote", services::Quote::new(rates));
     for p in &catalogue.products {
         builder = builder.product(p.id.clone(), p.page.to_string());
+    }
+    for (name, service) in &options.upstreams {
+        builder = builder.service(name.clone(), service.clone());
+    }
+    if let Some(store) = &options.store {
+        builder = builder.store(Arc::clone(store));
     }
     let gateway = builder.build().map_err(|e| SetupError(e.to_string()))?;
     Ok((
@@ -609,6 +437,13 @@ fn build_gateway(
 ///
 /// Errors: [`SetupError`] (bad catalogue, CSPRNG failure).
 pub fn app(options: &Options) -> Result<Router, SetupError> {
+    app_and_gateway(options).map(|(router, _)| router)
+}
+
+/// [`app`], and the gateway behind it (for key reloads: [`Gateway::apply_keys`]).
+///
+/// Errors: [`SetupError`] (bad catalogue, CSPRNG failure).
+pub fn app_and_gateway(options: &Options) -> Result<(Router, Arc<Gateway>), SetupError> {
     let key_source = KeySource {
         seed: options
             .seed
@@ -616,28 +451,28 @@ pub fn app(options: &Options) -> Result<Router, SetupError> {
             .map(|s| Zeroizing::new(s.as_bytes().to_vec())),
     };
     let (gateway, demo) = build_gateway(options, &key_source)?;
+    let gateway = Arc::new(gateway);
     let state = Arc::new(AppState {
-        gateway,
+        gateway: Arc::clone(&gateway),
         demo,
         keys: key_source,
         generation: Mutex::new(0),
     });
 
-    let v1 = Router::new()
-        .route("/v1/keys", get(key_configs))
-        .route("/v1/exchange", post(exchange))
-        .route("/v1/call", post(call))
-        .route(ACCESS_TOKEN_PATH, post(access_token));
-    let mut router = v1
-        .clone()
+    // The gateway's own routes (the library's router), plus the mock's demo and test routes.
+    let v1 = http::routes(Arc::clone(&gateway));
+    let mut mock = Router::new()
         .route("/healthz", get(healthz))
         .route("/demo/partner/launch", post(demo_launch));
     if options.test_hooks {
-        router = router
-            .nest("/test/slow", v1.layer(middleware::from_fn(delay)))
+        mock = mock
             .route("/test/tamper/v1/exchange", post(tamper_exchange))
             .route("/test/access-token", post(test_access_token))
             .route("/test/rotate-keys", post(rotate_keys));
+    }
+    let mut router = v1.clone().merge(mock.with_state(state));
+    if options.test_hooks {
+        router = router.nest("/test/slow", v1.layer(middleware::from_fn(delay)));
     }
     if let Some(dir) = &options.serve {
         let root = std::fs::canonicalize(dir)
@@ -646,21 +481,10 @@ pub fn app(options: &Options) -> Result<Router, SetupError> {
         router = router.fallback(move |req: Request| static_files(root.clone(), req));
     }
     let limit = options.request_timeout.unwrap_or(REQUEST_TIMEOUT);
-    let cors = CorsLayer::new()
-        .allow_origin(AllowOrigin::predicate(|origin, _| {
-            is_loopback_origin(origin.as_bytes())
-        }))
-        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers([CONTENT_TYPE, axum::http::header::AUTHORIZATION])
-        .max_age(Duration::from_secs(600));
-    Ok(router
-        .with_state(state)
-        .layer(middleware::from_fn(declared_length))
-        .layer(middleware::from_fn(move |req: Request, next: Next| {
-            request_timeout(limit, req, next)
-        }))
-        .layer(cors)
-        .layer(middleware::from_fn(access_log)))
+    let router = http::protect(router, limit)
+        .layer(http::cors(|origin| is_loopback_origin(origin.as_bytes())))
+        .layer(middleware::from_fn(http::access_log));
+    Ok((router, gateway))
 }
 
 /// Serves `router` on `listener` (HTTP/1.1) until `shutdown` completes, then lets the open

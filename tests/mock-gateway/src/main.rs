@@ -6,7 +6,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use h5_mock_gateway::{app, serve, Options, Redacted, HEADER_READ_TIMEOUT};
+use h5_access::gateway::{
+    Gateway, KeySet, RedisStore, RedisStoreConfig, ReplayStore, UpstreamService,
+};
+use h5_mock_gateway::{app_and_gateway, serve, Options, Redacted, HEADER_READ_TIMEOUT};
+
+/// Environment variable holding a key file's JSON text, used when `--key-file` is not given.
+const KEYS_ENV: &str = "H5_GATEWAY_KEYS";
 
 /// A small real h5-access gateway for tests and the demo.
 #[derive(Parser)]
@@ -34,6 +40,38 @@ struct Args {
     /// Enable the test-only routes under /test/.
     #[arg(long, env = "H5_GATEWAY_TEST_HOOKS")]
     test_hooks: bool,
+    /// Load the HPKE keys and ticket keys from this JSON key file (format: README.md "Keys for
+    /// a fleet"); reloaded on SIGHUP (a file that fails to load leaves the keys unchanged).
+    /// The seed (or the CSPRNG) still makes the demo partner secret. Without it, the same JSON
+    /// may be given in the environment variable H5_GATEWAY_KEYS (read once, not reloaded).
+    #[arg(long, env = "H5_GATEWAY_KEY_FILE")]
+    key_file: Option<PathBuf>,
+    /// Add a service answered by an HTTP backend: `NAME=URL` (repeatable), e.g.
+    /// `--upstream orders=http://127.0.0.1:9000/orders`. The backend gets the call's JSON body
+    /// and the verified context in h5-* headers (README.md "Gateway integration").
+    #[arg(long = "upstream", value_name = "NAME=URL")]
+    upstreams: Vec<String>,
+    /// Bound on one upstream call (connect, send, whole answer), milliseconds.
+    #[arg(long, env = "H5_GATEWAY_UPSTREAM_TIMEOUT_MS", default_value_t = 5000)]
+    upstream_timeout_ms: u64,
+    /// Per-VT call budget, calls per minute.
+    #[arg(long, env = "H5_GATEWAY_CALLS_PER_MINUTE", default_value_t = 120)]
+    calls_per_minute: u64,
+    /// Keep the gateway state (replay cache, used ATs, partner nonces, call budgets) in Redis
+    /// at this URL (`redis://host:port`), shared with every instance using the same Redis and
+    /// prefix; in process memory otherwise. With --redis-cluster: comma-separated seed nodes.
+    #[arg(long, env = "H5_GATEWAY_REDIS", hide_env_values = true)]
+    redis: Option<String>,
+    /// --redis names Redis Cluster nodes.
+    #[arg(long, env = "H5_GATEWAY_REDIS_CLUSTER", requires = "redis")]
+    redis_cluster: bool,
+    /// Prefix of every Redis key.
+    #[arg(long, env = "H5_GATEWAY_REDIS_PREFIX", default_value = h5_access::gateway::DEFAULT_KEY_PREFIX)]
+    redis_prefix: String,
+    /// Bound on each Redis command (connecting included), milliseconds; past it the request
+    /// is refused.
+    #[arg(long, env = "H5_GATEWAY_REDIS_TIMEOUT_MS", default_value_t = 500)]
+    redis_timeout_ms: u64,
 }
 
 /// Omits the seed (every key derives from it): `seed: <set>` or `<unset>`.
@@ -47,6 +85,14 @@ impl std::fmt::Debug for Args {
             .field("vt_ttl", &self.vt_ttl)
             .field("serve", &self.serve)
             .field("test_hooks", &self.test_hooks)
+            .field("key_file", &self.key_file)
+            .field("upstreams", &self.upstreams.len())
+            .field("upstream_timeout_ms", &self.upstream_timeout_ms)
+            .field("calls_per_minute", &self.calls_per_minute)
+            .field("redis", &Redacted(self.redis.is_some()))
+            .field("redis_cluster", &self.redis_cluster)
+            .field("redis_prefix", &self.redis_prefix)
+            .field("redis_timeout_ms", &self.redis_timeout_ms)
             .finish()
     }
 }
@@ -73,6 +119,27 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+/// Reloads the key file on every SIGHUP received by `hup`. A file that does not load leaves the
+/// keys as they were (logged with the reason, never a key).
+#[cfg(unix)]
+async fn reload_keys_on_sighup(
+    mut hup: tokio::signal::unix::Signal,
+    path: PathBuf,
+    gateway: std::sync::Arc<Gateway>,
+) {
+    while hup.recv().await.is_some() {
+        let applied = KeySet::load(&path).map(|k| {
+            let ids = format!("{k:?}");
+            gateway.apply_keys(k).map(|()| ids)
+        });
+        match applied {
+            Ok(Ok(ids)) => tracing::info!(keys = %ids, "key file reloaded"),
+            Ok(Err(e)) => tracing::error!(error = %e, "key file refused; keys unchanged"),
+            Err(e) => tracing::error!(error = %e, "key file refused; keys unchanged"),
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -94,6 +161,66 @@ async fn main() -> ExitCode {
         },
         None => None,
     };
+    let store = match &args.redis {
+        Some(urls) => {
+            let config = if args.redis_cluster {
+                RedisStoreConfig::cluster(urls.split(',').map(str::trim))
+            } else {
+                RedisStoreConfig::single(urls.trim())
+            }
+            .with_key_prefix(args.redis_prefix.as_bytes())
+            .with_command_timeout(std::time::Duration::from_millis(args.redis_timeout_ms));
+            match RedisStore::open(config) {
+                Ok(s) => Some(std::sync::Arc::new(s) as std::sync::Arc<dyn ReplayStore>),
+                Err(e) => {
+                    eprintln!("h5-mock-gateway: --redis: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        None => None,
+    };
+    let redis = store.is_some();
+    let keys = match &args.key_file {
+        Some(path) => match KeySet::load(path) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                eprintln!("h5-mock-gateway: --key-file {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+        },
+        // The same JSON in the environment (a secret store's injection), read once: no reload.
+        None => match std::env::var_os(KEYS_ENV) {
+            Some(json) => {
+                let json = zeroize::Zeroizing::new(json.into_encoded_bytes());
+                match KeySet::parse(&json) {
+                    Ok(k) => Some(k),
+                    Err(e) => {
+                        eprintln!("h5-mock-gateway: {KEYS_ENV}: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                }
+            }
+            None => None,
+        },
+    };
+    let mut upstreams = Vec::new();
+    for spec in &args.upstreams {
+        let Some((name, url)) = spec.split_once('=') else {
+            eprintln!("h5-mock-gateway: --upstream wants NAME=URL");
+            return ExitCode::FAILURE;
+        };
+        match UpstreamService::new(url) {
+            Ok(s) => upstreams.push((
+                name.to_owned(),
+                s.with_timeout(std::time::Duration::from_millis(args.upstream_timeout_ms)),
+            )),
+            Err(e) => {
+                eprintln!("h5-mock-gateway: --upstream {name}: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     let options = Options {
         seed: args.seed,
         products_json,
@@ -102,8 +229,12 @@ async fn main() -> ExitCode {
         test_hooks: args.test_hooks,
         serve: args.serve,
         request_timeout: None,
+        calls_per_minute: Some(args.calls_per_minute),
+        keys,
+        upstreams,
+        store,
     };
-    let router = match app(&options) {
+    let (router, gateway) = match app_and_gateway(&options) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("h5-mock-gateway: {e}");
@@ -124,11 +255,27 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // SIGHUP is listened for before the address is printed, so a reload request sent as soon as
+    // the gateway is up never hits the default action (termination).
+    #[cfg(unix)]
+    if let Some(path) = args.key_file.clone() {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+            Ok(hup) => {
+                tokio::spawn(reload_keys_on_sighup(hup, path, gateway));
+            }
+            Err(e) => {
+                eprintln!("h5-mock-gateway: cannot listen for SIGHUP: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    drop(gateway);
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "h5-mock-gateway listening on http://{addr}");
     let _ = out.flush();
     drop(out);
-    tracing::info!(%addr, test_hooks = options.test_hooks, seeded = options.seed.is_some(), "listening");
+    tracing::info!(%addr, test_hooks = options.test_hooks, seeded = options.seed.is_some(), redis, "listening");
     if let Err(e) = serve(listener, router, HEADER_READ_TIMEOUT, shutdown_signal()).await {
         eprintln!("h5-mock-gateway: {e}");
         return ExitCode::FAILURE;
@@ -150,5 +297,11 @@ mod tests {
         let mut args = args;
         args.seed = None;
         assert!(format!("{args:?}").contains("seed: <unset>"));
+        let args =
+            Args::try_parse_from(["h5-mock-gateway", "--redis", "redis://:hunter3@127.0.0.1:1"])
+                .unwrap();
+        let dbg = format!("{args:?}");
+        assert!(!dbg.contains("hunter3"), "{dbg}");
+        assert!(dbg.contains("redis: <set>"), "{dbg}");
     }
 }

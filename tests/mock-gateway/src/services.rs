@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use h5_access::gateway::{CallContext, Service, ServiceError};
+use h5_access::gateway::{CallContext, Service, ServiceError, ServiceFuture};
 use serde::Deserialize;
 
 /// Masks a display name: keeps the first and last character, stars in between
@@ -57,11 +57,17 @@ struct QuoteBody {
 }
 
 impl Service for Quote {
+    fn call<'a>(&'a self, ctx: &'a CallContext<'a>, body: &'a str) -> ServiceFuture<'a> {
+        Box::pin(std::future::ready(self.quote(ctx, body)))
+    }
+}
+
+impl Quote {
     /// Body `{"amount_cents": 1..=10^12, "months": 1..=360}` → `{"product", "amount_cents",
     /// "months", "rate_bps", "interest_cents", "total_cents"}` with
     /// `interest_cents = floor(amount_cents × rate_bps × months / 120000)`.
-    fn call(&self, ctx: &CallContext<'_>, body: &str) -> Result<String, ServiceError> {
-        if !crate::starts_json_object(body.as_bytes()) {
+    fn quote(&self, ctx: &CallContext<'_>, body: &str) -> Result<String, ServiceError> {
+        if !h5_access::gateway::starts_json_object(body.as_bytes()) {
             return Err(ServiceError::Rejected);
         }
         let q: QuoteBody = serde_json::from_str(body).map_err(|_| ServiceError::Rejected)?;

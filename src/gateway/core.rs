@@ -1,0 +1,191 @@
+//! The [`Gateway`] itself (`core` of the `gateway` module): its state (keys, partners, products,
+//! services, store), the key accessors, the HTTP-facing constants and the helpers its handlers
+//! (`exchange`, `call`, `partner_api`) share.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::protocol::codes;
+use crate::protocol::{KeyConfig, KeyPair, MessageError};
+
+use super::config::GatewayConfig;
+use super::error::ConfigError;
+use super::key_ring::KeyRing;
+use super::partners::Partner;
+use super::service::Service;
+use super::store::ReplayStore;
+use super::tokens::{TicketKey, TOKEN_ID_LEN};
+
+/// Largest request body the gateway accepts on any endpoint: 64 KiB.
+pub const MAX_REQUEST_LEN: usize = 64 * 1024;
+/// Path the partner signs for an access-token request.
+pub const ACCESS_TOKEN_PATH: &str = "/v1/partner/access-token";
+/// `Content-Type` of the key configuration list (RFC 9458 §3.2).
+pub const KEYS_MEDIA_TYPE: &str = "application/ohttp-keys";
+/// `Content-Type` of problem details (RFC 9457).
+pub const PROBLEM_MEDIA_TYPE: &str = "application/problem+json";
+/// `Cache-Control` of the key configuration list.
+pub const KEYS_CACHE_CONTROL: &str = "public, max-age=300";
+/// The window of the per-VT call budget, in seconds.
+pub(super) const CALL_BUDGET_WINDOW: u64 = 60;
+
+/// An encapsulated response (HTTP 200) and, for logs, the refusal code sealed inside it.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SealedResponse {
+    /// The encapsulated response bytes (`response_nonce (32) ‖ ct`).
+    pub body: Vec<u8>,
+    /// `None` if the request succeeded, else the code sealed inside (safe to log).
+    pub code: Option<&'static str>,
+}
+
+/// An issued access token: the partner's [`AccessToken`](crate::protocol::partner_wire::AccessToken)
+/// (the same struct under the gateway's name).
+pub use crate::protocol::partner_wire::AccessToken as IssuedAccessToken;
+
+/// The gateway: holds the HPKE keys (current and previous), the ticket keys, the partner
+/// accounts, the product catalogue, the services and the state store. `Send + Sync`; share it
+/// behind an `Arc`.
+///
+/// Every method takes `now`, the gateway's clock in seconds since the Unix epoch.
+pub struct Gateway {
+    pub(super) config: GatewayConfig,
+    pub(super) keys: KeyRing<KeyPair>,
+    pub(super) ticket_keys: KeyRing<TicketKey>,
+    pub(super) partners: HashMap<String, Partner>,
+    pub(super) products: HashMap<String, String>,
+    pub(super) services: HashMap<String, Arc<dyn Service>>,
+    pub(super) store: Arc<dyn ReplayStore>,
+}
+
+impl core::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("config", &self.config)
+            .field("partners", &self.partners.keys().collect::<Vec<_>>())
+            .field("products", &self.products.keys().collect::<Vec<_>>())
+            .field("services", &self.services.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+pub(super) fn message_code(e: MessageError) -> &'static str {
+    match e {
+        MessageError::UnsupportedVersion => codes::UNSUPPORTED_VERSION,
+        _ => codes::MALFORMED,
+    }
+}
+
+pub(super) fn random_id() -> Option<[u8; TOKEN_ID_LEN]> {
+    let mut id = [0u8; TOKEN_ID_LEN];
+    getrandom::fill(&mut id).ok()?;
+    Some(id)
+}
+
+/// Whether the first non-whitespace byte (RFC 8259 whitespace) is `{`: the text can only parse
+/// as a JSON object. serde's derive also accepts a JSON array for a struct; every JSON body the
+/// gateway (and a service) reads as a struct is checked with this first.
+pub fn starts_json_object(text: &[u8]) -> bool {
+    text.iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .is_some_and(|&b| b == b'{')
+}
+
+pub(super) fn store_key(prefix: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    let mut k = prefix.to_vec();
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            k.push(b':');
+        }
+        k.extend_from_slice(p);
+    }
+    k
+}
+
+impl Gateway {
+    /// The configuration.
+    pub fn config(&self) -> &GatewayConfig {
+        &self.config
+    }
+
+    /// The key configuration list as served at `GET /v1/keys` (RFC 9458 §3.2,
+    /// `application/ohttp-keys`): the current key first, then the previous one.
+    pub fn key_config_list(&self) -> Vec<u8> {
+        let configs: Vec<KeyConfig> = self
+            .keys
+            .snapshot()
+            .iter()
+            .map(|k| k.config().clone())
+            .collect();
+        KeyConfig::encode_list(&configs)
+    }
+
+    /// The current HPKE key id.
+    pub fn current_key_id(&self) -> u8 {
+        self.keys
+            .snapshot()
+            .first()
+            .map(KeyPair::key_id)
+            .unwrap_or(0)
+    }
+
+    /// Makes `key` current; the old current key becomes the previous one and the older
+    /// previous key is dropped (requests naming it then get `KEY_UNKNOWN`).
+    ///
+    /// Errors: [`ConfigError::DuplicateKeyId`] if `key` has the current key's id.
+    pub fn rotate_key(&self, key: KeyPair) -> Result<(), ConfigError> {
+        self.keys.rotate(key).map_err(ConfigError::DuplicateKeyId)
+    }
+
+    /// Makes `key` the ticket key that seals new tokens; tokens of the previous ticket key
+    /// stay valid until they expire, those of older keys become invalid.
+    ///
+    /// Errors: [`ConfigError::DuplicateTicketKeyId`] if `key` has the current ticket key's id
+    /// (nothing changes: accepting it would make every outstanding AT and VT unreadable).
+    pub fn rotate_ticket_key(&self, key: TicketKey) -> Result<(), ConfigError> {
+        self.ticket_keys
+            .rotate(key)
+            .map_err(ConfigError::DuplicateTicketKeyId)
+    }
+
+    /// Replaces the HPKE keys at once (a reload of key files): `current` is advertised first
+    /// and seals nothing (HPKE keys only open requests); `previous` stays accepted.
+    ///
+    /// Errors: [`ConfigError::DuplicateKeyId`] if both share an id (nothing changes).
+    pub fn set_keys(&self, current: KeyPair, previous: Option<KeyPair>) -> Result<(), ConfigError> {
+        self.keys
+            .replace(current, previous)
+            .map_err(ConfigError::DuplicateKeyId)
+    }
+
+    /// Replaces the ticket keys at once (a reload of key files): `current` seals new tokens,
+    /// both open them.
+    ///
+    /// Errors: [`ConfigError::DuplicateTicketKeyId`] if both share an id (nothing changes).
+    pub fn set_ticket_keys(
+        &self,
+        current: TicketKey,
+        previous: Option<TicketKey>,
+    ) -> Result<(), ConfigError> {
+        self.ticket_keys
+            .replace(current, previous)
+            .map_err(ConfigError::DuplicateTicketKeyId)
+    }
+
+    pub(super) fn window_ok(&self, t: u64, now: u64) -> bool {
+        t.abs_diff(now) <= self.config.request_window
+    }
+
+    /// How long request ids and partner nonces are remembered: `2 × window + 1` seconds.
+    ///
+    /// A request first accepted at `t0` has `|client_time − t0| ≤ window`; a replay at `t1` is
+    /// accepted by the window only if `|client_time − t1| ≤ window`, so `t1 ≤ t0 + 2 × window`.
+    /// An entry stored at `t0` with this TTL is live while `now < t0 + 2 × window + 1`, which
+    /// covers every such `t1` (docs/PROTOCOL.md §5, §11).
+    pub(super) fn replay_ttl(&self) -> u64 {
+        self.config
+            .request_window
+            .saturating_mul(2)
+            .saturating_add(1)
+    }
+}

@@ -1,0 +1,368 @@
+//! A [`ReplayStore`] in Redis (cargo feature `redis`): the state a fleet of gateway instances
+//! shares, so that each one refuses the others' replays and a restart forgets nothing
+//! (docs/PROTOCOL.md §11).
+//!
+//! * `insert_if_absent` is `SET <prefix><key> 1 NX EX <ttl>` (Redis answers `OK` or nil).
+//! * `increment` is one Lua script: `INCR`, then `EXPIRE <ttl>` when the count is 1, so a
+//!   counter never lives without its expiry.
+//!
+//! Both are single-key commands, so they work unchanged against a Redis Cluster (every key
+//! hashes to one slot; no multi-key command or transaction is ever sent). Expiry runs on
+//! Redis's clock: the `ttl_seconds` are relative, and the gateway's `now` is not sent.
+//!
+//! Fail closed: every command is bounded by the command timeout; a timeout, a connection
+//! error or an unexpected reply resolves to [`StoreError`] and the gateway refuses the
+//! request. The connection manager (single Redis) and the cluster connection reconnect by
+//! themselves, so once Redis answers again the gateway serves again without a restart.
+
+use core::fmt;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterConfig;
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, FromRedisValue, Script};
+
+use super::store::{ReplayStore, StoreError, StoreFuture, MAX_KEY_LEN};
+
+/// Default key prefix: every key the gateway writes starts with `h5:`.
+pub const DEFAULT_KEY_PREFIX: &str = "h5:";
+/// Default bound on one store command (connecting included): 500 ms.
+pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
+/// Longest key prefix accepted, in bytes.
+pub const MAX_KEY_PREFIX_LEN: usize = 64;
+
+/// The `increment` script: `INCR`, and `EXPIRE` on the first increment of a window (one key:
+/// cluster-safe). `KEYS[1]` the counter, `ARGV[1]` the window in seconds.
+const INCREMENT_SCRIPT: &str = r"
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return n
+";
+
+/// Longest TTL sent to Redis, in seconds (about 68 years; Redis refuses larger `EX` values
+/// once multiplied to milliseconds overflow).
+const MAX_TTL: u64 = i32::MAX as u64;
+
+/// How to reach Redis. `Debug` prints the number of URLs, never the URLs (they may carry a
+/// password).
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct RedisStoreConfig {
+    /// `redis://[user:password@]host:port[/db]` (or `rediss://`, `unix://`): one URL for a
+    /// single Redis; for a cluster, one or more seed nodes.
+    pub urls: Vec<String>,
+    /// Whether `urls` are Redis Cluster nodes.
+    pub cluster: bool,
+    /// Prefix of every key (default [`DEFAULT_KEY_PREFIX`]), at most
+    /// [`MAX_KEY_PREFIX_LEN`] bytes. Give each gateway deployment sharing one Redis its own.
+    /// A prefix containing `{…}` makes it a cluster hash tag: all keys then land in one slot.
+    pub key_prefix: Vec<u8>,
+    /// Bound on each command, connecting included (default [`DEFAULT_COMMAND_TIMEOUT`]).
+    pub command_timeout: Duration,
+}
+
+impl fmt::Debug for RedisStoreConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStoreConfig")
+            .field("urls", &self.urls.len())
+            .field("cluster", &self.cluster)
+            .field("key_prefix", &String::from_utf8_lossy(&self.key_prefix))
+            .field("command_timeout", &self.command_timeout)
+            .finish()
+    }
+}
+
+impl RedisStoreConfig {
+    /// A single Redis at `url`, with the default prefix and timeout.
+    pub fn single(url: impl Into<String>) -> Self {
+        Self {
+            urls: vec![url.into()],
+            cluster: false,
+            key_prefix: DEFAULT_KEY_PREFIX.as_bytes().to_vec(),
+            command_timeout: DEFAULT_COMMAND_TIMEOUT,
+        }
+    }
+
+    /// A Redis Cluster reached through the seed nodes `urls`.
+    pub fn cluster(urls: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Self {
+            urls: urls.into_iter().map(Into::into).collect(),
+            cluster: true,
+            ..Self::single("")
+        }
+    }
+
+    /// Sets the key prefix.
+    pub fn with_key_prefix(mut self, prefix: impl Into<Vec<u8>>) -> Self {
+        self.key_prefix = prefix.into();
+        self
+    }
+
+    /// Sets the command timeout.
+    pub fn with_command_timeout(mut self, timeout: Duration) -> Self {
+        self.command_timeout = timeout;
+        self
+    }
+}
+
+/// Why [`RedisStore::open`] refused its configuration. Never carries the URL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RedisConfigError {
+    /// No URL given, or more than one for a single Redis.
+    UrlCount,
+    /// A URL does not parse as a Redis connection URL.
+    BadUrl,
+    /// The key prefix is longer than [`MAX_KEY_PREFIX_LEN`].
+    PrefixTooLong,
+    /// The command timeout is zero.
+    ZeroTimeout,
+}
+
+impl fmt::Display for RedisConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RedisConfigError::UrlCount => {
+                "a single Redis needs exactly one URL, a cluster at least one"
+            }
+            RedisConfigError::BadUrl => "not a Redis URL (redis://host:port)",
+            RedisConfigError::PrefixTooLong => "Redis key prefix longer than 64 bytes",
+            RedisConfigError::ZeroTimeout => "Redis command timeout is zero",
+        })
+    }
+}
+
+impl core::error::Error for RedisConfigError {}
+
+#[derive(Clone)]
+enum Connection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+/// A [`ReplayStore`] in Redis or a Redis Cluster. Cheap to share (`Arc` it once); every
+/// command uses the one multiplexed connection (per node).
+pub struct RedisStore {
+    connection: Connection,
+    prefix: Vec<u8>,
+    timeout: Duration,
+    increment: Script,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field(
+                "cluster",
+                &matches!(self.connection, Connection::Cluster(_)),
+            )
+            .field("key_prefix", &String::from_utf8_lossy(&self.prefix))
+            .field("command_timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl RedisStore {
+    /// Prepares the store without connecting: the first command connects, so a gateway can
+    /// start while Redis is down (its requests are refused until Redis answers). Must be
+    /// called inside a Tokio runtime (the connection tasks are spawned on it).
+    ///
+    /// Errors: [`RedisConfigError`].
+    pub fn open(config: RedisStoreConfig) -> Result<Self, RedisConfigError> {
+        if config.urls.is_empty() || (!config.cluster && config.urls.len() != 1) {
+            return Err(RedisConfigError::UrlCount);
+        }
+        if config.key_prefix.len() > MAX_KEY_PREFIX_LEN {
+            return Err(RedisConfigError::PrefixTooLong);
+        }
+        if config.command_timeout.is_zero() {
+            return Err(RedisConfigError::ZeroTimeout);
+        }
+        let t = config.command_timeout;
+        let connection = if config.cluster {
+            let client =
+                redis::cluster::ClusterClientBuilder::new(config.urls.iter().map(String::as_str))
+                    .connection_timeout(t)
+                    .response_timeout(t)
+                    .retries(1)
+                    .build()
+                    .map_err(|_| RedisConfigError::BadUrl)?;
+            let cfg = ClusterConfig::new()
+                .set_connection_timeout(t)
+                .set_response_timeout(t);
+            Connection::Cluster(client.get_pending_async_connection_with_config(cfg))
+        } else {
+            let client = redis::Client::open(config.urls[0].as_str())
+                .map_err(|_| RedisConfigError::BadUrl)?;
+            // One quick reconnection attempt per failed command; the command timeout bounds
+            // the whole. The next command tries again, so recovery needs no restart.
+            let cfg = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(t))
+                .set_response_timeout(Some(t))
+                .set_number_of_retries(1)
+                .set_min_delay(Duration::from_millis(10))
+                .set_max_delay(t);
+            Connection::Single(
+                ConnectionManager::new_lazy_with_config(client, cfg)
+                    .map_err(|_| RedisConfigError::BadUrl)?,
+            )
+        };
+        Ok(Self {
+            connection,
+            prefix: config.key_prefix,
+            timeout: t,
+            increment: Script::new(INCREMENT_SCRIPT),
+        })
+    }
+
+    fn key(&self, key: &[u8]) -> Vec<u8> {
+        let mut k = Vec::with_capacity(self.prefix.len() + key.len().min(MAX_KEY_LEN));
+        k.extend_from_slice(&self.prefix);
+        k.extend_from_slice(key);
+        k
+    }
+
+    /// Runs `cmd` under the command timeout.
+    async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
+        let run = async {
+            match &self.connection {
+                Connection::Single(c) => cmd.query_async(&mut c.clone()).await,
+                Connection::Cluster(c) => cmd.query_async(&mut c.clone()).await,
+            }
+        };
+        finish(tokio::time::timeout(self.timeout, run).await)
+    }
+
+    async fn increment_script(&self, key: &[u8], ttl: u64) -> Result<u64, StoreError> {
+        let mut invocation = self.increment.key(self.key(key));
+        invocation.arg(ttl);
+        let run = async {
+            match &self.connection {
+                Connection::Single(c) => invocation.invoke_async(&mut c.clone()).await,
+                Connection::Cluster(c) => invocation.invoke_async(&mut c.clone()).await,
+            }
+        };
+        finish(tokio::time::timeout(self.timeout, run).await)
+    }
+}
+
+/// Maps a command's outcome to the store's: an elapsed timeout or a Redis timeout is
+/// [`StoreError::Timeout`], any other failure [`StoreError::Unavailable`]. Logs the error kind
+/// (never keys or values).
+fn finish<T>(
+    r: Result<redis::RedisResult<T>, tokio::time::error::Elapsed>,
+) -> Result<T, StoreError> {
+    match r {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) if e.is_timeout() => {
+            tracing::warn!("redis store: command timed out");
+            Err(StoreError::Timeout)
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(kind = ?e.kind(), "redis store: command failed");
+            Err(StoreError::Unavailable)
+        }
+        Err(_) => {
+            tracing::warn!("redis store: command timed out");
+            Err(StoreError::Timeout)
+        }
+    }
+}
+
+impl ReplayStore for RedisStore {
+    fn insert_if_absent<'a>(
+        &'a self,
+        key: &'a [u8],
+        ttl_seconds: u64,
+        _now: u64,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(self.key(key))
+                .arg(1u8)
+                .arg("NX")
+                .arg("EX")
+                .arg(ttl_seconds.clamp(1, MAX_TTL));
+            // `OK` when set, nil when a live key exists.
+            let reply: Option<String> = self.query(&cmd).await?;
+            match reply.as_deref() {
+                Some("OK") => Ok(true),
+                None => Ok(false),
+                Some(_) => Err(StoreError::Unavailable),
+            }
+        })
+    }
+
+    fn increment<'a>(&'a self, key: &'a [u8], ttl_seconds: u64, _now: u64) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
+            self.increment_script(key, ttl_seconds.clamp(1, MAX_TTL))
+                .await
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn config_debug_hides_urls() {
+        let c = RedisStoreConfig::single("redis://:hunter2@127.0.0.1:6379");
+        let d = format!("{c:?}");
+        assert!(!d.contains("hunter2"), "{d}");
+        assert!(d.contains("urls: 1"), "{d}");
+    }
+
+    #[tokio::test]
+    async fn bad_configs_are_refused() {
+        let open = |c| RedisStore::open(c).map(|_| ()).unwrap_err();
+        assert_eq!(
+            open(RedisStoreConfig::single("http://x")),
+            RedisConfigError::BadUrl
+        );
+        assert_eq!(
+            open(RedisStoreConfig::cluster(Vec::<String>::new())),
+            RedisConfigError::UrlCount
+        );
+        let mut two = RedisStoreConfig::single("redis://127.0.0.1:1");
+        two.urls.push("redis://127.0.0.1:2".into());
+        assert_eq!(open(two), RedisConfigError::UrlCount);
+        assert_eq!(
+            open(RedisStoreConfig::single("redis://127.0.0.1:1").with_key_prefix(vec![b'p'; 65])),
+            RedisConfigError::PrefixTooLong
+        );
+        assert_eq!(
+            open(
+                RedisStoreConfig::single("redis://127.0.0.1:1")
+                    .with_command_timeout(Duration::ZERO)
+            ),
+            RedisConfigError::ZeroTimeout
+        );
+    }
+
+    #[tokio::test]
+    async fn unreachable_redis_fails_closed() {
+        // A port nothing listens on: refused at once, well within the timeout.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let store = RedisStore::open(RedisStoreConfig::single(format!(
+            "redis://127.0.0.1:{port}"
+        )))
+        .unwrap();
+        let r = store.insert_if_absent(b"rq:x", 10, 0).await;
+        assert!(
+            matches!(r, Err(StoreError::Unavailable | StoreError::Timeout)),
+            "{r:?}"
+        );
+        let r = store.increment(b"rl:x", 10, 0).await;
+        assert!(
+            matches!(r, Err(StoreError::Unavailable | StoreError::Timeout)),
+            "{r:?}"
+        );
+    }
+}

@@ -1,0 +1,486 @@
+//! A fleet of `h5-mock-gateway` processes on one real `redis-server` (and on a 3-master Redis
+//! Cluster): single use and replay protection hold across instances and restarts, a Redis
+//! outage or a slow Redis refuses every request (fail closed) and the fleet serves again once
+//! Redis is back. Each test starts its own Redis on free loopback ports and kills everything
+//! it started (guards), docs/PROTOCOL.md §11.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use h5_access::protocol::{KeyConfig, KeyPair};
+use support::{
+    call_code, call_request, exchange, exchange_code, exchange_request, key_file, vt_of, Instance,
+    RedisCluster, RedisServer, SlowProxy, TempDir,
+};
+
+/// Starts `n` instances on the store named by `redis_args`.
+fn fleet(n: usize, redis_args: &[&str]) -> Vec<Instance> {
+    (0..n).map(|_| Instance::start(redis_args)).collect()
+}
+
+/// 50 concurrent exchanges of one AT, spread round-robin over `gws`: exactly one VT, 49
+/// `AT_USED`.
+async fn one_at_one_vt(gws: &[Instance], subject: &str) {
+    let at = gws[0].test_at(subject).await;
+    let cfg = gws[0].key().await;
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let (req, ctx) = exchange_request(&cfg, &at);
+        let gw = &gws[i % gws.len()];
+        tasks.push(async move { exchange_code(&gw.exchange_raw(&req, &ctx).await).to_owned() });
+    }
+    let codes = futures_util::future::join_all(tasks).await;
+    let issued = codes.iter().filter(|c| *c == "ISSUED").count();
+    let used = codes.iter().filter(|c| *c == "AT_USED").count();
+    assert_eq!((issued, used), (1, 49), "{codes:?}");
+}
+
+/// A captured exchange, call and partner request, replayed to another instance: all refused;
+/// the call budget (4 per minute here) is one budget across the fleet.
+async fn replays_across(gws: &[Instance]) {
+    assert!(gws.len() >= 2);
+    let cfg = gws[0].key().await;
+    // Exchange on 0, replay on 1.
+    let at = gws[0].test_at("u-replay").await;
+    let (req, ctx) = exchange_request(&cfg, &at);
+    let first = gws[0].exchange_raw(&req, &ctx).await;
+    assert_eq!(exchange_code(&first), "ISSUED");
+    assert_eq!(
+        exchange_code(&gws[1].exchange_raw(&req, &ctx).await),
+        "REPLAYED"
+    );
+    let secret = ctx.into_session_secret();
+    let vt = vt_of(first);
+    // Call on 1, replay on 0.
+    let (creq, cctx) = call_request(&cfg, &vt, &secret, r#"{"n":1}"#);
+    assert_eq!(call_code(&gws[1].call_raw(&creq, &cctx).await), "OK");
+    assert_eq!(call_code(&gws[0].call_raw(&creq, &cctx).await), "REPLAYED");
+    // The replayed call was charged too (the budget is checked before REPLAYED): 2 of 4 used.
+    // Two more calls pass on any instance, the fifth charge is refused everywhere.
+    for i in 0..2 {
+        let gw = &gws[(i + 1) % gws.len()];
+        let (r, c) = call_request(&cfg, &vt, &secret, "{}");
+        assert_eq!(call_code(&gw.call_raw(&r, &c).await), "OK", "call {i}");
+    }
+    for gw in gws {
+        let (r, c) = call_request(&cfg, &vt, &secret, "{}");
+        assert_eq!(call_code(&gw.call_raw(&r, &c).await), "RATE_LIMITED");
+    }
+    // Partner nonce on 0, reused on 1.
+    let (auth, body) = Instance::partner_request("u-nonce");
+    assert_eq!(gws[0].partner(&auth, &body).await, (200, "OK".into()));
+    assert_eq!(
+        gws[1].partner(&auth, &body).await,
+        (401, "PARTNER_NONCE_REUSED".into())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_and_three_instances_share_one_redis() {
+    let redis = RedisServer::start(false);
+    let url = redis.url();
+    let args = [
+        "--redis",
+        &url,
+        "--calls-per-minute",
+        "4",
+        "--redis-timeout-ms",
+        "5000",
+    ];
+    let gws = fleet(3, &args);
+    one_at_one_vt(&gws[..2], "u-two").await;
+    one_at_one_vt(&gws, "u-three").await;
+    replays_across(&gws).await;
+    // A second deployment on the same Redis with its own prefix shares nothing with the first.
+    let other = Instance::start(&[
+        "--redis",
+        &url,
+        "--redis-prefix",
+        "other:",
+        "--redis-timeout-ms",
+        "5000",
+    ]);
+    let at = gws[0].test_at("u-prefix").await;
+    let (req, ctx) = exchange_request(&gws[0].key().await, &at);
+    assert_eq!(
+        exchange_code(&gws[0].exchange_raw(&req, &ctx).await),
+        "ISSUED"
+    );
+    assert_eq!(
+        exchange_code(&other.exchange_raw(&req, &ctx).await),
+        "ISSUED"
+    );
+    assert_eq!(
+        exchange_code(&gws[2].exchange_raw(&req, &ctx).await),
+        "REPLAYED"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_instance_forgets_nothing() {
+    let redis = RedisServer::start(false);
+    let url = redis.url();
+    let args = ["--redis", &url, "--redis-timeout-ms", "5000"];
+    let gw = Instance::start(&args);
+    let cfg = gw.key().await;
+    let at = gw.test_at("u-restart").await;
+    let (xreq, xctx) = exchange_request(&cfg, &at);
+    let issued = gw.exchange_raw(&xreq, &xctx).await;
+    assert_eq!(exchange_code(&issued), "ISSUED");
+    let vt = vt_of(issued);
+    let secret = xctx.session_secret().clone();
+    let (creq, cctx) = call_request(&cfg, &vt, &secret, r#"{"k":"v"}"#);
+    assert_eq!(call_code(&gw.call_raw(&creq, &cctx).await), "OK");
+    let (auth, body) = Instance::partner_request("u-restart");
+    assert_eq!(gw.partner(&auth, &body).await, (200, "OK".into()));
+
+    gw.kill();
+    let gw = Instance::start(&args);
+    assert_eq!(
+        gw.key().await.encode(),
+        cfg.encode(),
+        "same seed, same keys"
+    );
+    assert_eq!(
+        exchange_code(&gw.exchange_raw(&xreq, &xctx).await),
+        "REPLAYED"
+    );
+    // The same AT in a new request: still used.
+    assert_eq!(exchange_code(&exchange(&gw, &at).await.0), "AT_USED");
+    assert_eq!(call_code(&gw.call_raw(&creq, &cctx).await), "REPLAYED");
+    assert_eq!(
+        gw.partner(&auth, &body).await,
+        (401, "PARTNER_NONCE_REUSED".into())
+    );
+    // The session itself survives the restart (same ticket key).
+    let (r, c) = call_request(&cfg, &vt, &secret, "{}");
+    assert_eq!(call_code(&gw.call_raw(&r, &c).await), "OK");
+}
+
+/// Retries a fresh exchange (bounded: 100 × 100 ms) until one is issued.
+async fn until_served(gw: &Instance, subject: &str) {
+    for _ in 0..100 {
+        let at = gw.test_at(subject).await;
+        if exchange_code(&exchange(gw, &at).await.0) == "ISSUED" {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the gateway did not serve again after Redis came back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_outage_refuses_everything_then_recovers() {
+    // Durable (append-only, fsync always): what was stored survives the Redis restart.
+    let mut redis = RedisServer::start(true);
+    let url = redis.url();
+    let args = ["--redis", &url, "--redis-timeout-ms", "2000"];
+    let mut gws = fleet(2, &args);
+    let cfg = gws[0].key().await;
+    let used_at = gws[0].test_at("u-before").await;
+    assert_eq!(
+        exchange_code(&exchange(&gws[0], &used_at).await.0),
+        "ISSUED"
+    );
+    let (vreq, vctx) = exchange_request(&cfg, &gws[0].test_at("u-vt").await);
+    let vt_res = gws[1].exchange_raw(&vreq, &vctx).await;
+    let vt = vt_of(vt_res);
+    let secret = vctx.into_session_secret();
+
+    // Load running while Redis is killed: every answer is ISSUED or a sealed INTERNAL, and
+    // every exchange sent after the kill is INTERNAL. Bounded: at most 400 exchanges.
+    let killed = std::sync::atomic::AtomicBool::new(false);
+    let load = async {
+        let (mut before, mut after) = (Vec::new(), Vec::new());
+        for i in 0..400 {
+            let was_killed = killed.load(std::sync::atomic::Ordering::SeqCst);
+            let gw = &gws[i % 2];
+            let at = gw.test_at("u-load").await;
+            let code = exchange_code(&exchange(gw, &at).await.0).to_owned();
+            if was_killed {
+                after.push(code);
+                if after.len() == 20 {
+                    break;
+                }
+            } else {
+                before.push(code);
+            }
+        }
+        (before, after)
+    };
+    let killer = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        redis.kill();
+        killed.store(true, std::sync::atomic::Ordering::SeqCst);
+    };
+    let ((before, after), ()) = tokio::join!(load, killer);
+    assert!(
+        before.iter().all(|c| c == "ISSUED" || c == "INTERNAL"),
+        "{before:?}"
+    );
+    assert_eq!(after, vec!["INTERNAL"; 20]);
+
+    // Redis down: exchanges, calls and partner requests are all refused on every instance.
+    let mut accepted = 0;
+    for gw in &gws {
+        for _ in 0..5 {
+            let at = gw.test_at("u-down").await;
+            let code = exchange_code(&exchange(gw, &at).await.0).to_owned();
+            accepted += usize::from(code != "INTERNAL");
+            assert_eq!(code, "INTERNAL");
+            let (r, c) = call_request(&cfg, &vt, &secret, "{}");
+            assert_eq!(call_code(&gw.call_raw(&r, &c).await), "INTERNAL");
+            let (auth, body) = Instance::partner_request("u-down");
+            assert_eq!(gw.partner(&auth, &body).await, (500, "INTERNAL".into()));
+        }
+    }
+    assert_eq!(accepted, 0);
+    for gw in &mut gws {
+        assert!(gw.alive(), "no instance exited or panicked");
+    }
+
+    // Redis back (same port, same append-only file): served again without a restart, and what
+    // was stored before the outage is still there.
+    redis.restart();
+    for gw in &gws {
+        until_served(gw, "u-after").await;
+    }
+    assert_eq!(
+        exchange_code(&exchange(&gws[1], &used_at).await.0),
+        "AT_USED"
+    );
+    let (r, c) = call_request(&cfg, &vt, &secret, "{}");
+    assert_eq!(call_code(&gws[0].call_raw(&r, &c).await), "OK");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_redis_is_refused_within_the_timeout() {
+    let redis = RedisServer::start(false);
+    let proxy = SlowProxy::start(redis.port).await;
+    let url = format!("redis://127.0.0.1:{}", proxy.port);
+    let mut gw = Instance::start(&["--redis", &url, "--redis-timeout-ms", "300"]);
+    until_served(&gw, "u-fast").await;
+
+    // Every answer from Redis now takes 3 s, ten times the command timeout.
+    proxy.set_delay(Duration::from_secs(3));
+    let at = gw.test_at("u-slow").await;
+    for _ in 0..3 {
+        assert_eq!(exchange_code(&exchange(&gw, &at).await.0), "INTERNAL");
+    }
+    let (auth, body) = Instance::partner_request("u-slow");
+    assert_eq!(gw.partner(&auth, &body).await, (500, "INTERNAL".into()));
+    assert!(gw.alive());
+
+    // Fast again: served, and the AT the refused exchanges carried was never consumed.
+    proxy.set_delay(Duration::ZERO);
+    for _ in 0..100 {
+        let code = exchange_code(&exchange(&gw, &at).await.0).to_owned();
+        if code == "ISSUED" {
+            return;
+        }
+        assert_eq!(code, "INTERNAL");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("not served again once Redis was fast");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_on_a_redis_cluster() {
+    let cluster = RedisCluster::start();
+    let urls = cluster.urls();
+    let args = [
+        "--redis",
+        &urls,
+        "--redis-cluster",
+        "--calls-per-minute",
+        "4",
+        "--redis-timeout-ms",
+        "5000",
+    ];
+    let gws = fleet(3, &args);
+    one_at_one_vt(&gws, "u-cluster").await;
+    replays_across(&gws).await;
+    // A restarted instance still refuses a replay stored before it went down.
+    let at = gws[0].test_at("u-cluster-restart").await;
+    let (req, ctx) = exchange_request(&gws[0].key().await, &at);
+    assert_eq!(
+        exchange_code(&gws[0].exchange_raw(&req, &ctx).await),
+        "ISSUED"
+    );
+    let mut gws = gws;
+    gws.remove(0).kill();
+    let again = Instance::start(&args);
+    assert_eq!(
+        exchange_code(&again.exchange_raw(&req, &ctx).await),
+        "REPLAYED"
+    );
+    // The keys spread over the masters (single-key commands, no hash tag in the prefix).
+    let counts = cluster.key_counts();
+    assert_eq!(counts.len(), 3);
+    assert!(counts.iter().all(|&n| n > 0), "{counts:?}");
+}
+
+/// The fleet rotation procedure of README.md "Keys for a fleet": both instances load one key
+/// file; step 1 adds the new keys as previous everywhere, step 2 makes them current everywhere
+/// (SIGHUP, no restart). Tokens and requests made under the old keys stay valid, a token
+/// sealed by one instance under the new ticket key opens on the other, a broken file changes
+/// nothing, and a key dropped from the file is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_files_are_shared_and_rotated_without_restart() {
+    let redis = RedisServer::start(false);
+    let url = redis.url();
+    let dir = TempDir::new("keys");
+    let path = dir.0.join("keys.json");
+    let write = |text: String| std::fs::write(&path, text).unwrap();
+    write(key_file(&[(1, 0x11)], &[(1, 0x21)]));
+    let p = path.to_str().unwrap().to_owned();
+    let args = [
+        "--redis",
+        &url,
+        "--key-file",
+        &p,
+        "--redis-timeout-ms",
+        "5000",
+    ];
+    let gws = [Instance::start(&args), Instance::start(&args)];
+    let k1 = KeyPair::from_private_key(1, &[0x11; 32]).unwrap();
+    for gw in &gws {
+        assert_eq!(gw.key().await.encode(), k1.config().encode());
+    }
+    let cfg1: KeyConfig = k1.config().clone();
+    // An AT sealed with ticket key 1, and an exchange to HPKE key 1 sent only after rotation.
+    let at = gws[0].test_at("u-rotate").await;
+    let (old_req, old_ctx) = exchange_request(&cfg1, &at);
+
+    // Step 1: the new keys (HPKE 2, ticket 2) as previous on every instance.
+    write(key_file(&[(1, 0x11), (2, 0x12)], &[(1, 0x21), (2, 0x22)]));
+    for gw in &gws {
+        gw.hangup();
+        gw.wait_for_key_ids(&[1, 2]).await;
+    }
+    // Step 2: the new keys current on every instance.
+    write(key_file(&[(2, 0x12), (1, 0x11)], &[(2, 0x22), (1, 0x21)]));
+    for gw in &gws {
+        gw.hangup();
+        gw.wait_for_key_ids(&[2, 1]).await;
+    }
+    // Old HPKE key and old ticket key still accepted; the VT is sealed with ticket key 2 by
+    // instance 1 and opened by instance 0.
+    let issued = gws[1].exchange_raw(&old_req, &old_ctx).await;
+    assert_eq!(exchange_code(&issued), "ISSUED");
+    let vt = vt_of(issued);
+    let secret = old_ctx.into_session_secret();
+    let cfg2 = gws[0].key().await;
+    assert_eq!(cfg2.key_id(), 2);
+    let (r, c) = call_request(&cfg2, &vt, &secret, "{}");
+    assert_eq!(call_code(&gws[0].call_raw(&r, &c).await), "OK");
+
+    // A broken file leaves the keys as they were; the instance keeps serving.
+    write("{not json".into());
+    gws[0].hangup();
+    let at2 = gws[0].test_at("u-after-broken").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(gws[0].key_ids().await, [2, 1]);
+    assert_eq!(exchange_code(&exchange(&gws[0], &at2).await.0), "ISSUED");
+
+    // Next rotation: key 1 leaves the file; a request to it is 422 KEY_UNKNOWN.
+    write(key_file(&[(3, 0x13), (2, 0x12)], &[(3, 0x23), (2, 0x22)]));
+    gws[0].hangup();
+    gws[0].wait_for_key_ids(&[3, 2]).await;
+    // The same keys from the environment instead of a file: the same key list.
+    let from_env = Instance::start_with_env(
+        &["--redis", &url, "--redis-timeout-ms", "5000"],
+        &[(
+            "H5_GATEWAY_KEYS",
+            &key_file(&[(3, 0x13), (2, 0x12)], &[(3, 0x23), (2, 0x22)]),
+        )],
+    );
+    assert_eq!(from_env.key_ids().await, [3, 2]);
+    assert_eq!(from_env.key().await.encode(), gws[0].key().await.encode());
+    let (req, _) = exchange_request(&cfg1, &gws[0].test_at("u-gone").await);
+    let (status, body) = gws[0]
+        .post(
+            "/v1/exchange",
+            "application/vnd.h5-access.exchange-req",
+            req,
+            None,
+        )
+        .await;
+    assert_eq!(status, 422);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["code"], "KEY_UNKNOWN");
+}
+
+/// `RedisStore` itself against a real Redis and a real cluster: the atomic semantics of
+/// docs/PROTOCOL.md §11 (one winner of concurrent inserts, expiry, fixed-window counters with
+/// their expiry set by the first increment) and the key prefix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_store_semantics_single_and_cluster() {
+    use h5_access::gateway::{RedisStore, RedisStoreConfig, ReplayStore};
+    let redis = RedisServer::start(false);
+    let cluster = RedisCluster::start();
+    let configs = [
+        RedisStoreConfig::single(redis.url()),
+        RedisStoreConfig::cluster(cluster.nodes.iter().map(RedisServer::url)),
+    ];
+    for config in configs {
+        let cluster_mode = config.cluster;
+        let store = Arc::new(RedisStore::open(config.with_key_prefix("sem:")).unwrap());
+        // 50 concurrent inserts of one key: exactly one winner.
+        let wins = futures_util::future::join_all((0..50).map(|_| {
+            let s = Arc::clone(&store);
+            async move { s.insert_if_absent(b"rq:one", 60, 0).await.unwrap() }
+        }))
+        .await;
+        assert_eq!(
+            wins.iter().filter(|w| **w).count(),
+            1,
+            "cluster {cluster_mode}"
+        );
+        // Expiry: a 1 s entry is gone after it.
+        assert_eq!(store.insert_if_absent(b"rq:short", 1, 0).await, Ok(true));
+        assert_eq!(store.insert_if_absent(b"rq:short", 1, 0).await, Ok(false));
+        let mut reinserted = false;
+        for _ in 0..40 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if store.insert_if_absent(b"rq:short", 1, 0).await == Ok(true) {
+                reinserted = true;
+                break;
+            }
+        }
+        assert!(reinserted, "entry never expired");
+        // Counters: distinct counts under concurrency, then a new window after expiry.
+        let mut counts = futures_util::future::join_all((0..20).map(|_| {
+            let s = Arc::clone(&store);
+            async move { s.increment(b"rl:vt", 1, 0).await.unwrap() }
+        }))
+        .await;
+        counts.sort_unstable();
+        assert_eq!(counts, (1..=20).collect::<Vec<u64>>());
+        let mut restarted = false;
+        for _ in 0..40 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if store.increment(b"rl:vt", 1, 0).await == Ok(1) {
+                restarted = true;
+                break;
+            }
+        }
+        assert!(restarted, "counter window never ended");
+    }
+    // The prefix is on every key, and a counter has its TTL from the first increment on.
+    let single =
+        RedisStore::open(RedisStoreConfig::single(redis.url()).with_key_prefix("sem:")).unwrap();
+    assert_eq!(single.increment(b"rl:keep", 60, 0).await, Ok(1));
+    let keys = support::redis_cli_out(redis.port, &["--scan"]);
+    assert!(keys.lines().all(|k| k.starts_with("sem:")), "{keys}");
+    assert!(keys.lines().any(|k| k == "sem:rq:one"), "{keys}");
+    assert!(keys.lines().any(|k| k == "sem:rl:keep"), "{keys}");
+    let ttl: i64 = support::redis_cli_out(redis.port, &["ttl", "sem:rl:keep"])
+        .trim()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&ttl), "{ttl}");
+}
