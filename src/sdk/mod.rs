@@ -58,7 +58,8 @@ pub fn set_error_class(class: Function) {
     ERROR_CLASS.with(|c| *c.borrow_mut() = Some(class));
 }
 
-/// The `H5AccessError` for `e` (or its code as a string, if no class is registered).
+/// The `H5AccessError` for `e` (or its code as a string, if no class is registered):
+/// `new H5AccessError(code, status, gatewayCode, argument, retryable, reason)`.
 fn to_js(e: ClientError) -> JsValue {
     let opt = |v: Option<JsValue>| v.unwrap_or(JsValue::UNDEFINED);
     let args = Array::of4(
@@ -67,6 +68,8 @@ fn to_js(e: ClientError) -> JsValue {
         &opt(e.gateway_code.as_deref().map(JsValue::from_str)),
         &opt(e.argument.map(|a| a.as_str().into())),
     );
+    args.push(&e.retryable.into());
+    args.push(&opt(e.reason.map(JsValue::from_str)));
     ERROR_CLASS
         .try_with(|c| {
             c.borrow()
@@ -209,7 +212,17 @@ async fn create(options: JsValue) -> Result<JsValue, ClientError> {
     let key_config = field(&options, "keyConfig");
     let transport = Fetch { base, timeout_ms };
     let client = if key_config.is_undefined() {
-        Client::connect(transport).await?
+        // No access token is involved yet: what failed on the way may be tried again.
+        Client::connect(transport).await.map_err(|e| {
+            let again = matches!(
+                e.code,
+                ErrorCode::Network
+                    | ErrorCode::Timeout
+                    | ErrorCode::HttpStatus
+                    | ErrorCode::BadResponse
+            );
+            e.retryable(again)
+        })?
     } else {
         let bytes = if let Some(text) = key_config.as_string() {
             base64(&text).ok_or(ClientError::new(ErrorCode::KeyConfig))?

@@ -129,7 +129,31 @@ struct ProductEntry {
     id: String,
     /// Annual rate in basis points, used by the `quote` service.
     rate_bps: u64,
-    page: serde_json::Value,
+    /// The page as the catalogue writes it: its text, so that its key order is kept (a
+    /// `serde_json::Value` would sort the keys).
+    page: Box<serde_json::value::RawValue>,
+}
+
+/// JSON text without its insignificant whitespace, everything else (key order, escapes) as it is.
+fn minify_json(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in text.chars() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
+            in_string = c == '"';
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Key material: from the seed (deterministic) or the CSPRNG.
@@ -417,7 +441,7 @@ fn build_gateway(
         .service("echo", services::echo)
         .service("quote", services::Quote::new(rates));
     for p in &catalogue.products {
-        builder = builder.product(p.id.clone(), p.page.to_string());
+        builder = builder.product(p.id.clone(), minify_json(p.page.get()));
     }
     for (name, service) in &options.upstreams {
         builder = builder.service(name.clone(), service.clone());
