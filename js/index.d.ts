@@ -132,7 +132,27 @@ export declare class H5AccessError extends Error {
    * for every other code.
    */
   readonly argument: H5AccessErrorArgument | undefined;
+  /**
+   * Whether the same operation may be tried again as it is; for an exchange, with the same AT
+   * (the gateway did not use it). True for an HTTP error status (the gateway refuses before
+   * decapsulating; a proxy's error page), a 200 of another media type (a captive portal), a fetch
+   * that failed without an answer, RATE_LIMITED, any failure of `create` but INVALID_ARGUMENT,
+   * KEY_CONFIG and UNSUPPORTED_BROWSER, and LOAD_FAILED but reason CSP. False once the gateway
+   * may have acted: TIMEOUT and unreadable answers of an exchange or call, anything decrypted.
+   */
+  readonly retryable: boolean;
+  /** A finer reason, when there is one (see H5AccessErrorReason). */
+  readonly reason: H5AccessErrorReason | undefined;
 }
+
+/**
+ * What `H5AccessError.reason` says: for LOAD_FAILED, why the .wasm did not load (HTTP_STATUS,
+ * NETWORK, TIMEOUT, CSP, COMPILE; see `init`); NOT_GATEWAY for an HTTP_STATUS without a problem
+ * document or a BAD_RESPONSE of another media type (the answer is not the gateway's: a proxy, a
+ * captive portal's sign-in page); RELOADED for an AT_MISSING of a page reloaded or reached by
+ * back/forward after it took its AT (Navigation Timing `type`): the AT was spent, not missing.
+ */
+export type H5AccessErrorReason = "HTTP_STATUS" | "NETWORK" | "TIMEOUT" | "CSP" | "COMPILE" | "NOT_GATEWAY" | "RELOADED";
 
 /**
  * What `H5AccessError.argument` names for INVALID_ARGUMENT: the `create` options object or one of
@@ -153,10 +173,13 @@ export type H5AccessErrorArgument = "options" | "gateway" | "timeoutMs" | "keyCo
 export declare function takeAccessToken(name?: string): string;
 
 /**
- * Loads the wasm once; `H5Client.create` calls it. Rejects with H5AccessError
- * UNSUPPORTED_BROWSER (no WebAssembly or crypto.getRandomValues), LOAD_FAILED (not WebAssembly,
- * or compiling it refused, e.g. by a CSP without 'wasm-unsafe-eval'), NETWORK or HTTP_STATUS
- * (the .wasm URL answered an error status; it is fetched once).
+ * Loads the wasm once; `H5Client.create` calls it (with its options). Rejects with H5AccessError
+ * UNSUPPORTED_BROWSER (no WebAssembly or crypto.getRandomValues) or LOAD_FAILED, whose `reason`
+ * says why: HTTP_STATUS (the .wasm URL answered an error status, `status` set; fetched once),
+ * NETWORK (fetch failed: offline, refused, CORS, or a fetch wrapper gave no usable Response),
+ * TIMEOUT (not loaded within `timeoutMs`; the download is aborted), CSP (compiling refused by a
+ * CSP without 'wasm-unsafe-eval'), COMPILE (what was served is not WebAssembly).
  * @param source where the .wasm is; default: next to the package's JS.
+ * @param options `timeoutMs` (over 0, at most 120000; otherwise, and by default, 10000).
  */
-export declare function init(source?: WasmSource): Promise<void>;
+export declare function init(source?: WasmSource, options?: { timeoutMs?: number }): Promise<void>;
