@@ -247,7 +247,9 @@ async function open(at) {
   document.body.dataset.state = "loading";
   noAnswerShown = false;
   try {
-    const client = await H5Client.create({ gateway: GATEWAY, timeoutMs: 10000 });
+    // The key configuration the server put in the page (index.html), if it did: no keys request.
+    const keyConfig = document.querySelector('meta[name="h5-access-keys"]')?.content || undefined;
+    const client = await H5Client.create({ gateway: GATEWAY, timeoutMs: 10000, ...(keyConfig ? { keyConfig } : {}) });
     step("SDK ready (WebAssembly loaded)");
     const s = await client.exchange(at, { product });
     flushResources();
