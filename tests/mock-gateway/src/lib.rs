@@ -533,16 +533,24 @@ pub fn app_and_gateway(options: &Options) -> Result<(Router, Arc<Gateway>), Setu
         .route("/healthz", get(healthz))
         .route("/demo/partner/launch", post(demo_launch));
     let root = match &options.serve {
-        Some(dir) => Some(Arc::new(std::fs::canonicalize(dir).map_err(|e| {
-            SetupError(format!("--serve {}: {e}", dir.display()))
-        })?)),
+        Some(dir) => {
+            Some(Arc::new(std::fs::canonicalize(dir).map_err(|e| {
+                SetupError(format!("--serve {}: {e}", dir.display()))
+            })?))
+        }
         None => None,
     };
     if let Some(root) = &root {
         let (a, b) = (Arc::clone(root), Arc::clone(root));
         mock = mock
-            .route("/h5/", get(move |s: State<Arc<AppState>>| h5_page(s, Arc::clone(&a))))
-            .route("/h5/index.html", get(move |s: State<Arc<AppState>>| h5_page(s, Arc::clone(&b))));
+            .route(
+                "/h5/",
+                get(move |s: State<Arc<AppState>>| h5_page(s, Arc::clone(&a))),
+            )
+            .route(
+                "/h5/index.html",
+                get(move |s: State<Arc<AppState>>| h5_page(s, Arc::clone(&b))),
+            );
     }
     if options.test_hooks {
         mock = mock
