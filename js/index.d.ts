@@ -22,13 +22,17 @@ export interface H5ClientOptions {
   /**
    * The gateway's initial key configuration: the `application/ohttp-keys` bytes of
    * `GET {gateway}/v1/keys` (RFC 9458 §3.2), as bytes or standard/URL-safe base64; `create`
-   * then makes no request. Omitted: fetched from the gateway once by `create`, and cached by
+   * then makes no request. Omitted: fetched from the gateway once by `create` (sent while the
+   * `.wasm` loads, not after), and cached by
    * the client. Either way, on the RFC 9458 §5.3 stale-key signal (422 `ohttp-key` problem) the
    * client fetches `GET {gateway}/v1/keys` once, replaces the configuration it holds (this one
    * included) and retries once; a second signal is KEY_CONFIG.
    */
   keyConfig?: Uint8Array | string;
-  /** Timeout of each HTTP request in milliseconds, body included: over 0, at most 120000. Default 10000. */
+  /**
+   * Timeout of each HTTP request in milliseconds, body included, and of loading the `.wasm`
+   * (LOAD_FAILED reason TIMEOUT): over 0, at most 120000. Default 10000.
+   */
   timeoutMs?: number;
   /** Where to load the `.wasm` from (default: next to the package's JS). Used by the first `create`. */
   wasm?: WasmSource;

@@ -284,13 +284,47 @@ export function takeAccessToken(name = "at") {
 
 // H5Client.create loads the wasm first (on first use), then runs the wasm's create.
 const create = H5Client.create;
+
+/**
+ * Without a `keyConfig`: `GET {gateway}/v1/keys` started now, as the wasm sends it (src/client
+ * `HttpRequest::keys`, src/sdk/fetch.rs), so that it runs while the .wasm loads rather than
+ * after. The wasm takes its answer (if its URL is the one it would request) and reads and checks
+ * it like its own; `create` reports its failure.
+ */
+function prefetchKeys(options) {
+  if (options === null || typeof options !== "object" || options.keyConfig !== undefined) return undefined;
+  const gateway = options.gateway;
+  let url;
+  try {
+    url = new URL(gateway);
+  } catch {
+    return undefined;
+  }
+  if (!/^https?:$/.test(url.protocol) || /[?#]/.test(gateway) || url.username || url.password) return undefined;
+  try {
+    const early = Promise.resolve(
+      fetch(url.href.replace(/\/+$/, "") + "/v1/keys", {
+        headers: { accept: "application/ohttp-keys" },
+        cache: "no-store",
+        credentials: "omit",
+        redirect: "error",
+      }),
+    );
+    early.catch(() => {}); // reported by create, never as an unhandled rejection
+    return early;
+  } catch {
+    return undefined; // a fetch wrapper that throws: the wasm sends its own request
+  }
+}
+
 /**
  * Creates a client of `options.gateway` (README). Rejects with H5AccessError (INVALID_ARGUMENT,
  * KEY_CONFIG, NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE, UNSUPPORTED_BROWSER, LOAD_FAILED).
  */
 H5Client.create = async function (options) {
+  const keys = prefetchKeys(options);
   await init(options !== null && typeof options === "object" ? options.wasm : undefined, options);
-  return create(options);
+  return create(options, keys);
 };
 // `free()` and `[Symbol.dispose]()` are `close()`: the session stays readable (`page`, `closed`);
 // its wasm object is released when garbage-collected. Symbol.dispose only where it exists

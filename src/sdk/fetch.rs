@@ -40,6 +40,11 @@ pub struct Fetch {
     pub base: String,
     /// The timeout of each request, milliseconds (1..=120000).
     pub timeout_ms: f64,
+    /// A `GET {base}/v1/keys` the package's loader started while the `.wasm` loaded (a promise
+    /// of its `fetch`): the first keys request takes its answer instead of sending its own, if
+    /// the answer's URL is the one it would have requested (or empty: a Response a page's fetch
+    /// wrapper made). Read and checked like any answer.
+    pub prefetched_keys: core::cell::RefCell<Option<Promise>>,
 }
 
 /// A timer: resolves `timeout_ms` after creation; cleared when dropped.
@@ -137,6 +142,7 @@ impl Fetch {
     ) -> Result<HttpAnswer, ClientError> {
         let mut url = self.base.clone();
         url.push_str(request.path);
+        let request_path = request.path;
         let method = match request.method {
             Method::Get => gloo_net::http::Method::GET,
             _ => gloo_net::http::Method::POST,
@@ -156,9 +162,26 @@ impl Fetch {
             _ => builder.body(Uint8Array::from(request.body.as_slice())),
         };
         let request: web_sys::Request = built.map_err(unsent)?.into();
-        // Whatever `fetch` throws or rejects with: NETWORK, retryable (no answer came).
-        let sent = Promise::resolve(&fetch(&request).map_err(unsent)?);
-        let answer = JsFuture::from(sent).await.map_err(unsent)?;
+        let prefetched = match request_path {
+            "/v1/keys" => self.prefetched_keys.borrow_mut().take(),
+            _ => None,
+        };
+        let mut answer = JsValue::UNDEFINED;
+        if let Some(early) = prefetched {
+            // The loader's request, if it is this one: the same URL (the same WHATWG parser made
+            // both; redirects are refused), or none (a Response a page's fetch wrapper made
+            // itself). It rejected: NETWORK.
+            let early = JsFuture::from(early).await.map_err(unsent)?;
+            let from = get(&early, "url")?.as_string().unwrap_or_default();
+            if from.is_empty() || from == url {
+                answer = early;
+            }
+        }
+        if answer.is_undefined() {
+            // Whatever `fetch` throws or rejects with: NETWORK, retryable (no answer came).
+            let sent = Promise::resolve(&fetch(&request).map_err(unsent)?);
+            answer = JsFuture::from(sent).await.map_err(unsent)?;
+        }
         // Whatever it resolves to is read through `Reflect.get` (a page's fetch wrapper may
         // hand back a Proxy or anything else): what is not a Response's status, Headers and
         // body is NETWORK.

@@ -83,8 +83,8 @@ fn to_js(e: ClientError) -> JsValue {
 
 /// One asynchronous operation of the public API.
 enum Op {
-    /// `H5Client.create(options)`.
-    Create(JsValue),
+    /// `H5Client.create(options)` (and the loader's early keys request, if any).
+    Create(JsValue, JsValue),
     /// `client.exchange(accessToken, options)`.
     Exchange(Rc<Client<Fetch>>, JsValue, JsValue),
     /// `session.call(service, body)`.
@@ -102,7 +102,7 @@ enum Op {
 fn promise(op: Op) -> Promise {
     future_to_promise(async move {
         match op {
-            Op::Create(options) => create(options).await,
+            Op::Create(options, keys) => create(options, keys).await,
             Op::Exchange(client, at, options) => exchange(client, at, options).await,
             Op::Call(client, session, service, body) => call(client, session, service, body).await,
         }
@@ -193,7 +193,7 @@ pub struct H5Client {
     inner: Rc<Client<Fetch>>,
 }
 
-async fn create(options: JsValue) -> Result<JsValue, ClientError> {
+async fn create(options: JsValue, prefetched_keys: JsValue) -> Result<JsValue, ClientError> {
     if !options.is_object() {
         return Err(ClientError::invalid(Argument::Options));
     }
@@ -210,7 +210,11 @@ async fn create(options: JsValue) -> Result<JsValue, ClientError> {
             .ceil()
     };
     let key_config = field(&options, "keyConfig");
-    let transport = Fetch { base, timeout_ms };
+    let transport = Fetch {
+        base,
+        timeout_ms,
+        prefetched_keys: RefCell::new(prefetched_keys.dyn_into::<Promise>().ok()),
+    };
     let client = if key_config.is_undefined() {
         // No access token is involved yet: what failed on the way may be tried again.
         Client::connect(transport).await.map_err(|e| {
@@ -288,9 +292,11 @@ impl H5Client {
     /// `H5Client.create(options)`: a client of `options.gateway` (README). Without a
     /// `keyConfig` it fetches `GET {gateway}/v1/keys` now. Rejects with H5AccessError
     /// (INVALID_ARGUMENT, KEY_CONFIG, NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE).
-    /// `js/index.js` loads the wasm first (UNSUPPORTED_BROWSER, LOAD_FAILED).
-    pub fn create(options: JsValue) -> Promise {
-        promise(Op::Create(options))
+    /// `js/index.js` loads the wasm first (UNSUPPORTED_BROWSER, LOAD_FAILED), and passes as
+    /// `keys` the `GET {gateway}/v1/keys` it started meanwhile when there is no `keyConfig` (a
+    /// promise of its `fetch`; anything else: none).
+    pub fn create(options: JsValue, keys: JsValue) -> Promise {
+        promise(Op::Create(options, keys))
     }
 
     /// `client.exchange(accessToken, { product })`: seals the AT to the gateway key, posts it

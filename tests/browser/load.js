@@ -77,12 +77,21 @@ const tests = {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ subject: "u-1", products: ["wealth-01"], ttl_seconds: 300 }),
     });
+    const at = (await mint.json()).access_token;
+    const since = performance.now();
     const client = await H5.H5Client.create({ gateway: GW });
-    const session = await client.exchange((await mint.json()).access_token, { product: "wealth-01" });
+    const session = await client.exchange(at, { product: "wealth-01" });
     eq(session.page.title, "Steady Growth Fund", "title");
     session.close();
-    const loads = performance.getEntriesByType("resource").filter((r) => r.name === new URL("../../pkg/h5_access_bg.wasm", import.meta.url).href).length;
-    eq(loads, 2, "the package's .wasm fetched twice: the bare-Proxy case and this one");
+    const wasmUrl = new URL("../../pkg/h5_access_bg.wasm", import.meta.url).href;
+    const entries = performance.getEntriesByType("resource");
+    eq(entries.filter((r) => r.name === wasmUrl).length, 2, "the package's .wasm fetched twice: the bare-Proxy case and this one");
+    // Without a keyConfig, the keys request runs while the .wasm loads (not after it), once.
+    const wasm = entries.filter((r) => r.name === wasmUrl && r.startTime >= since);
+    const keys = entries.filter((r) => r.name === GW + "/v1/keys" && r.startTime >= since);
+    eq(wasm.length, 1, "one .wasm request in this create");
+    eq(keys.length, 1, "one keys request in this create");
+    eq(keys[0].startTime <= wasm[0].responseStart, true, `keys request sent at ${keys[0].startTime}, before the .wasm's first byte at ${wasm[0].responseStart}`);
   },
 };
 
