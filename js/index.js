@@ -7,8 +7,10 @@
 // * takeAccessToken: synchronous and usable before the wasm is loaded (README), so a page can
 //   drop the AT from the URL at once, whatever loading then does;
 // * the H5AccessError class: loading and takeAccessToken throw it before any wasm exists; the wasm
-//   makes its rejections with it (setErrorClass), passing the code, status, gateway code and
-//   argument it decided.
+//   makes its rejections with it (setErrorClass), passing the code, status, gateway code,
+//   argument, retryable and reason it decided;
+// * starting `GET {gateway}/v1/keys` (when there is no keyConfig) while the wasm loads: it must
+//   start before the wasm exists; the wasm reads and checks its answer.
 import initWasm, { H5Client, H5Session, setErrorClass } from "./h5_access.js";
 
 export { H5Client, H5Session };

@@ -1,5 +1,5 @@
-// Runs the package's browser suite (tests/browser/suite.js, then the page whose CSP refuses
-// WebAssembly) in each engine (tests/browser/engines.mjs: Chromium, Firefox ESR, WebKitGTK; one
+// Runs the package's browser suite (tests/browser/load.js: failures loading the .wasm, on a page
+// that has not loaded it; suite.js; then the page whose CSP refuses WebAssembly) in each engine (tests/browser/engines.mjs: Chromium, Firefox ESR, WebKitGTK; one
 // WebDriver session per engine) against the built package and the mock gateway.
 // Usage: node tests/browser/run.mjs GATEWAY_URL   (from the repository root, after
 // scripts/build-sdk.sh; H5_ENGINES narrows the engines). Serves the repository read-only with the
