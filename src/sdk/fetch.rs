@@ -88,8 +88,9 @@ fn get(object: &JsValue, name: &str) -> Result<JsValue, ClientError> {
     Reflect::get(object, &JsValue::from_str(name)).map_err(network)
 }
 
-/// Reads a response's body `stream` (its `headers` giving the declared length) up to `cap` bytes: `None` if it declares or streams more (the
-/// stream is cancelled at once). Errors: NETWORK.
+/// Reads a response's body `stream` (its `headers` giving the declared length) up to `cap`
+/// bytes: `None` if it declares or streams more (the stream is cancelled at once). Errors:
+/// NETWORK.
 async fn read_body(
     headers: &web_sys::Headers,
     stream: Option<web_sys::ReadableStream>,
