@@ -22,13 +22,17 @@ export interface H5ClientOptions {
   /**
    * The gateway's initial key configuration: the `application/ohttp-keys` bytes of
    * `GET {gateway}/v1/keys` (RFC 9458 §3.2), as bytes or standard/URL-safe base64; `create`
-   * then makes no request. Omitted: fetched from the gateway once by `create`, and cached by
+   * then makes no request. Omitted: fetched from the gateway once by `create` (sent while the
+   * `.wasm` loads, not after), and cached by
    * the client. Either way, on the RFC 9458 §5.3 stale-key signal (422 `ohttp-key` problem) the
    * client fetches `GET {gateway}/v1/keys` once, replaces the configuration it holds (this one
    * included) and retries once; a second signal is KEY_CONFIG.
    */
   keyConfig?: Uint8Array | string;
-  /** Timeout of each HTTP request in milliseconds, body included: over 0, at most 120000. Default 10000. */
+  /**
+   * Timeout of each HTTP request in milliseconds, body included, and of loading the `.wasm`
+   * (LOAD_FAILED reason TIMEOUT): over 0, at most 120000. Default 10000.
+   */
   timeoutMs?: number;
   /** Where to load the `.wasm` from (default: next to the package's JS). Used by the first `create`. */
   wasm?: WasmSource;
@@ -132,7 +136,27 @@ export declare class H5AccessError extends Error {
    * for every other code.
    */
   readonly argument: H5AccessErrorArgument | undefined;
+  /**
+   * Whether the same operation may be tried again as it is; for an exchange, with the same AT
+   * (the gateway did not use it). True for an HTTP error status (the gateway refuses before
+   * decapsulating; a proxy's error page), a 200 of another media type (a captive portal), a fetch
+   * that failed without an answer, RATE_LIMITED, any failure of `create` but INVALID_ARGUMENT,
+   * KEY_CONFIG and UNSUPPORTED_BROWSER, and LOAD_FAILED but reason CSP. False once the gateway
+   * may have acted: TIMEOUT and unreadable answers of an exchange or call, anything decrypted.
+   */
+  readonly retryable: boolean;
+  /** A finer reason, when there is one (see H5AccessErrorReason). */
+  readonly reason: H5AccessErrorReason | undefined;
 }
+
+/**
+ * What `H5AccessError.reason` says: for LOAD_FAILED, why the .wasm did not load (HTTP_STATUS,
+ * NETWORK, TIMEOUT, CSP, COMPILE; see `init`); NOT_GATEWAY for an HTTP_STATUS without a problem
+ * document or a BAD_RESPONSE of another media type (the answer is not the gateway's: a proxy, a
+ * captive portal's sign-in page); RELOADED for an AT_MISSING of a page reloaded or reached by
+ * back/forward after it took its AT (Navigation Timing `type`): the AT was spent, not missing.
+ */
+export type H5AccessErrorReason = "HTTP_STATUS" | "NETWORK" | "TIMEOUT" | "CSP" | "COMPILE" | "NOT_GATEWAY" | "RELOADED";
 
 /**
  * What `H5AccessError.argument` names for INVALID_ARGUMENT: the `create` options object or one of
@@ -153,10 +177,13 @@ export type H5AccessErrorArgument = "options" | "gateway" | "timeoutMs" | "keyCo
 export declare function takeAccessToken(name?: string): string;
 
 /**
- * Loads the wasm once; `H5Client.create` calls it. Rejects with H5AccessError
- * UNSUPPORTED_BROWSER (no WebAssembly or crypto.getRandomValues), LOAD_FAILED (not WebAssembly,
- * or compiling it refused, e.g. by a CSP without 'wasm-unsafe-eval'), NETWORK or HTTP_STATUS
- * (the .wasm URL answered an error status; it is fetched once).
+ * Loads the wasm once; `H5Client.create` calls it (with its options). Rejects with H5AccessError
+ * UNSUPPORTED_BROWSER (no WebAssembly or crypto.getRandomValues) or LOAD_FAILED, whose `reason`
+ * says why: HTTP_STATUS (the .wasm URL answered an error status, `status` set; fetched once),
+ * NETWORK (fetch failed: offline, refused, CORS, or a fetch wrapper gave no usable Response),
+ * TIMEOUT (not loaded within `timeoutMs`; the download is aborted), CSP (compiling refused by a
+ * CSP without 'wasm-unsafe-eval'), COMPILE (what was served is not WebAssembly).
  * @param source where the .wasm is; default: next to the package's JS.
+ * @param options `timeoutMs` (over 0, at most 120000; otherwise, and by default, 10000).
  */
-export declare function init(source?: WasmSource): Promise<void>;
+export declare function init(source?: WasmSource, options?: { timeoutMs?: number }): Promise<void>;

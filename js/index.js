@@ -7,8 +7,10 @@
 // * takeAccessToken: synchronous and usable before the wasm is loaded (README), so a page can
 //   drop the AT from the URL at once, whatever loading then does;
 // * the H5AccessError class: loading and takeAccessToken throw it before any wasm exists; the wasm
-//   makes its rejections with it (setErrorClass), passing the code, status, gateway code and
-//   argument it decided.
+//   makes its rejections with it (setErrorClass), passing the code, status, gateway code,
+//   argument, retryable and reason it decided;
+// * starting `GET {gateway}/v1/keys` (when there is no keyConfig) while the wasm loads: it must
+//   start before the wasm exists; the wasm reads and checks its answer.
 import initWasm, { H5Client, H5Session, setErrorClass } from "./h5_access.js";
 
 export { H5Client, H5Session };
@@ -44,9 +46,17 @@ const gatewayCodeOf = (c) => (typeof c === "string" && /^[A-Z0-9_]{1,64}$/.test(
 /** The names an INVALID_ARGUMENT error's `argument` may take: fixed names, never a value. */
 const ARGUMENTS = ["options", "gateway", "timeoutMs", "keyConfig", "product", "service", "body"];
 
+/**
+ * The values `reason` may take (README "Error codes"): for LOAD_FAILED, why the .wasm did not
+ * load (HTTP_STATUS, NETWORK, TIMEOUT, CSP, COMPILE); NOT_GATEWAY for an answer that is not the
+ * gateway's (HTTP_STATUS without a problem document, BAD_RESPONSE of another media type); for
+ * AT_MISSING, RELOADED (the page was reloaded or reached by back/forward after its AT was taken).
+ */
+const REASONS = ["HTTP_STATUS", "NETWORK", "TIMEOUT", "CSP", "COMPILE", "NOT_GATEWAY", "RELOADED"];
+
 /** Every error of the SDK. `code` is stable; `message` never holds a token or secret. */
 export class H5AccessError extends Error {
-  constructor(code, status, gatewayCode, argument) {
+  constructor(code, status, gatewayCode, argument, retryable, reason) {
     const known = Object.prototype.hasOwnProperty.call(MESSAGES, code);
     super(MESSAGES[known ? code : "BAD_RESPONSE"]);
     this.name = "H5AccessError";
@@ -55,14 +65,23 @@ export class H5AccessError extends Error {
     this.gatewayCode = gatewayCodeOf(gatewayCode);
     /** For INVALID_ARGUMENT: which argument (one of ARGUMENTS), when known. */
     this.argument = this.code === "INVALID_ARGUMENT" && ARGUMENTS.includes(argument) ? argument : undefined;
+    /** Whether the same operation may be tried again (an exchange: with the same AT). */
+    this.retryable = retryable === true;
+    /** A finer reason (one of REASONS), when there is one. */
+    this.reason = REASONS.includes(reason) ? reason : undefined;
   }
 }
 
 // ---- loading ----
 
-let ready = null;
+/** LOAD_FAILED for `reason` (retryable unless a CSP refuses WebAssembly: trying again cannot help). */
+const loadFailed = (reason, status) => new H5AccessError("LOAD_FAILED", status, undefined, undefined, reason !== "CSP", reason);
 
-async function load(source) {
+let ready = null;
+let aborter = null;
+
+/** `signal`'s fetch of the .wasm and its instantiation; rejects with LOAD_FAILED (or UNSUPPORTED_BROWSER). */
+async function load(source, signal) {
   if (
     typeof WebAssembly !== "object" ||
     WebAssembly === null ||
@@ -73,59 +92,136 @@ async function load(source) {
   ) {
     throw new H5AccessError("UNSUPPORTED_BROWSER");
   }
-  const input = source === undefined ? new URL("./h5_access_bg.wasm", import.meta.url) : source;
-  if (typeof input === "string" || input instanceof URL) {
-    let res;
-    try {
-      res = await fetch(input, { credentials: "same-origin" });
-    } catch {
-      throw new H5AccessError("NETWORK");
-    }
-    // A 404 or another error page: reported as such, never downloaded twice or compiled.
-    if (!res.ok) throw new H5AccessError("HTTP_STATUS", res.status);
-    try {
-      // Streaming compile first (the glue uses instantiateStreaming for application/wasm)...
-      // Some Android WebViews, and pages whose debugging console wraps fetch, break it even
-      // when the server sends application/wasm...
-      await initWasm({ module_or_path: res.clone() });
-      setErrorClass(H5AccessError);
-      return;
-    } catch {
-      // ...so on any failure instantiate the same response's bytes.
-    }
-    try {
-      source = await res.arrayBuffer();
-    } catch {
-      throw new H5AccessError("NETWORK");
-    }
-  }
+  // A CSP without 'wasm-unsafe-eval' refuses compiling: the browser reports it as a
+  // securitypolicyviolation whose blockedURI is "wasm-eval" (where it reports it at all).
+  let refused = false;
+  const onViolation = (e) => {
+    if (e && e.blockedURI === "wasm-eval") refused = true;
+  };
+  const target = typeof globalThis.addEventListener === "function" ? globalThis : null;
+  target?.addEventListener("securitypolicyviolation", onViolation);
   try {
-    // Bytes or a compiled module: WebAssembly.instantiate, no fetch.
-    await initWasm({ module_or_path: source });
-  } catch {
-    // Not WebAssembly (an HTML page served in its place), or compiling it is refused (a CSP
-    // without 'wasm-unsafe-eval'): a deployment problem, not the browser's.
-    throw new H5AccessError("LOAD_FAILED");
+    const input = source === undefined ? new URL("./h5_access_bg.wasm", import.meta.url) : source;
+    if (typeof input === "string" || input instanceof URL) {
+      let res;
+      let ok;
+      try {
+        res = await fetch(input, { credentials: "same-origin", signal });
+        ok = res.ok; // throws for what is not a Response (a fetch wrapper's bare Proxy)
+      } catch {
+        // Offline, refused, CORS, aborted, or no usable Response: the browser does not say which.
+        throw loadFailed("NETWORK");
+      }
+      // A 404 or another error page: reported as such, never downloaded twice or compiled.
+      if (!ok) throw loadFailed("HTTP_STATUS", res.status);
+      try {
+        // Streaming compile first (the glue uses instantiateStreaming for application/wasm)...
+        // Some Android WebViews, and pages whose debugging console wraps fetch, break it even
+        // when the server sends application/wasm...
+        await initWasm({ module_or_path: res.clone() });
+        setErrorClass(H5AccessError);
+        return;
+      } catch {
+        // ...so on any failure instantiate the same response's bytes.
+      }
+      try {
+        source = await res.arrayBuffer();
+      } catch {
+        throw loadFailed("NETWORK");
+      }
+    }
+    try {
+      // Bytes or a compiled module: WebAssembly.instantiate, no fetch.
+      await initWasm({ module_or_path: source });
+    } catch {
+      // Not WebAssembly (an HTML page served in its place): COMPILE. A valid module whose
+      // compiling is refused (a CSP without 'wasm-unsafe-eval'): CSP. The violation event is
+      // dispatched as a task of its own: let it arrive.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      let valid = false;
+      try {
+        valid = !(source instanceof WebAssembly.Module) && WebAssembly.validate(source);
+      } catch {
+        // not bytes
+      }
+      throw loadFailed(refused || valid ? "CSP" : "COMPILE");
+    }
+    setErrorClass(H5AccessError);
+  } finally {
+    target?.removeEventListener("securitypolicyviolation", onViolation);
   }
-  setErrorClass(H5AccessError);
 }
+
+/** `options.timeoutMs` when it is one `H5Client.create` accepts, else its default (10 s). */
+const timeoutOf = (options) => {
+  const t = options !== null && typeof options === "object" ? options.timeoutMs : undefined;
+  return typeof t === "number" && t > 0 && t <= 120000 ? t : 10000;
+};
 
 /**
  * Loads and instantiates the wasm once (later calls return the same promise; a failed load can
  * be retried). `H5Client.create` calls it, so calling it yourself is only needed to preload or
- * to pass the .wasm from elsewhere.
+ * to pass the .wasm from elsewhere. Rejects with LOAD_FAILED `reason` "TIMEOUT" when it has not
+ * loaded within `options.timeoutMs` (default 10000): the download is then aborted, and the next
+ * call starts a new one.
  */
-export function init(source) {
+export function init(source, options) {
   if (ready === null) {
-    ready = load(source);
-    ready.catch(() => {
-      ready = null;
+    const controller = typeof AbortController === "function" ? new AbortController() : null;
+    const mine = load(source, controller?.signal);
+    ready = mine;
+    aborter = controller;
+    mine.catch(() => {
+      if (ready === mine) ready = null;
     });
   }
-  return ready;
+  const loading = ready;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      if (ready === loading) {
+        aborter?.abort();
+        ready = null;
+      }
+      reject(loadFailed("TIMEOUT"));
+    }, timeoutOf(options));
+    loading.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
 }
 
 // ---- the access token ----
+
+/** The sessionStorage key marking that this tab's page took an AT (no token in it). */
+const TAKEN = "h5-access:at-taken";
+
+/**
+ * Whether this document came from a reload or a back/forward navigation (Navigation Timing
+ * `type`) of a tab whose page took an AT before (sessionStorage mark, when storage works): the
+ * AT was spent by the page before, not missing from the link.
+ */
+function reloaded() {
+  let type;
+  try {
+    type = globalThis.performance.getEntriesByType("navigation")[0].type;
+  } catch {
+    return false;
+  }
+  if (type !== "reload" && type !== "back_forward") return false;
+  try {
+    const mark = globalThis.sessionStorage.getItem(TAKEN);
+    return mark === "1";
+  } catch {
+    return true;
+  }
+}
 
 /**
  * Reads the access token from `location.hash` (`#at=<token>`, other `&`-separated parameters
@@ -157,7 +253,9 @@ export function takeAccessToken(name = "at") {
   const search = String(loc.search || "");
   const query = search.slice(1).split("&").filter((p) => p !== "" && !isToken(p));
   const inQuery = query.length !== search.slice(1).split("&").filter((p) => p !== "").length;
-  if (token === null && !inQuery) throw new H5AccessError("AT_MISSING");
+  if (token === null && !inQuery) {
+    throw new H5AccessError("AT_MISSING", 0, undefined, undefined, false, reloaded() ? "RELOADED" : undefined);
+  }
   const hash = rest.length ? "#" + rest.join("&") : "";
   let replaced = false;
   try {
@@ -175,7 +273,12 @@ export function takeAccessToken(name = "at") {
     // query would reload the page mid-exchange, and never puts back an `at` removed from it.
     loc.replace(loc.pathname + String(loc.search || "") + hash);
   }
-  if (!token) throw new H5AccessError("AT_MISSING");
+  if (!token) throw new H5AccessError("AT_MISSING", 0, undefined, undefined, false, reloaded() ? "RELOADED" : undefined);
+  try {
+    globalThis.sessionStorage.setItem(TAKEN, "1");
+  } catch {
+    // no storage (sandboxed, disabled): the Navigation Timing type alone decides
+  }
   return token;
 }
 
@@ -183,13 +286,47 @@ export function takeAccessToken(name = "at") {
 
 // H5Client.create loads the wasm first (on first use), then runs the wasm's create.
 const create = H5Client.create;
+
+/**
+ * Without a `keyConfig`: `GET {gateway}/v1/keys` started now, as the wasm sends it (src/client
+ * `HttpRequest::keys`, src/sdk/fetch.rs), so that it runs while the .wasm loads rather than
+ * after. The wasm takes its answer (if its URL is the one it would request) and reads and checks
+ * it like its own; `create` reports its failure.
+ */
+function prefetchKeys(options) {
+  if (options === null || typeof options !== "object" || options.keyConfig !== undefined) return undefined;
+  const gateway = options.gateway;
+  let url;
+  try {
+    url = new URL(gateway);
+  } catch {
+    return undefined;
+  }
+  if (!/^https?:$/.test(url.protocol) || /[?#]/.test(gateway) || url.username || url.password) return undefined;
+  try {
+    const early = Promise.resolve(
+      fetch(url.href.replace(/\/+$/, "") + "/v1/keys", {
+        headers: { accept: "application/ohttp-keys" },
+        cache: "no-store",
+        credentials: "omit",
+        redirect: "error",
+      }),
+    );
+    early.catch(() => {}); // reported by create, never as an unhandled rejection
+    return early;
+  } catch {
+    return undefined; // a fetch wrapper that throws: the wasm sends its own request
+  }
+}
+
 /**
  * Creates a client of `options.gateway` (README). Rejects with H5AccessError (INVALID_ARGUMENT,
  * KEY_CONFIG, NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE, UNSUPPORTED_BROWSER, LOAD_FAILED).
  */
 H5Client.create = async function (options) {
-  await init(options !== null && typeof options === "object" ? options.wasm : undefined);
-  return create(options);
+  const keys = prefetchKeys(options);
+  await init(options !== null && typeof options === "object" ? options.wasm : undefined, options);
+  return create(options, keys);
 };
 // `free()` and `[Symbol.dispose]()` are `close()`: the session stays readable (`page`, `closed`);
 // its wasm object is released when garbage-collected. Symbol.dispose only where it exists

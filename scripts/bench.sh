@@ -107,6 +107,13 @@ node bench/browser/run.mjs --www "$WWW" --sdk-glue /sdk/index.js --sdk-fn init \
   --warmup 200 > "$OUT/browser.json"
 cat "$OUT/browser.json"
 
+step "5. the access cycle: tap in the partner app → title on the H5 page, Chromium 375 px, 150 ms, 1.6/0.75 Mbps, cold"
+# The demo as served by the release mock gateway, next to its lower bound (bench/cycle/run.mjs).
+bash scripts/build-demo.sh --no-sdk
+node bench/cycle/run.mjs --gateway-bin target/release/h5-mock-gateway --demo target/demo \
+  --runs "${BENCH_CYCLE_RUNS:-7}" --out "$OUT/cycle-www" > "$OUT/cycle.json"
+node -e 'const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(JSON.stringify({ demo: c.demo_summary, bound: c.bound_summary, ratio: c.ratio }))' "$OUT/cycle.json"
+
 step "4. docs/BENCHMARKS.md"
 echo "$(cut -d' ' -f1-3 /proc/loadavg)" > "$OUT/loadavg_end.txt"
 node bench/report.mjs "$OUT" docs/BENCHMARKS.md

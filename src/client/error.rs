@@ -136,6 +136,22 @@ pub struct ClientError {
     pub gateway_code: Option<String>,
     /// For [`ErrorCode::InvalidArgument`] only: which argument, when known.
     pub argument: Option<Argument>,
+    /// Whether the operation may be retried as it is (README "Error codes", `retryable`): the
+    /// gateway did not act on the request, so an exchange's AT was not used. True for an answer
+    /// the gateway refused before decapsulation (an HTTP error status) or that is not the
+    /// gateway's (a captive portal's 200 page, a proxy's 502), and for a `fetch` that failed
+    /// without an answer; false once the gateway may have acted (a timeout, a failure reading
+    /// the answer, anything decrypted).
+    pub retryable: bool,
+    /// A finer reason, one of the [`reason`] constants, when there is one.
+    pub reason: Option<&'static str>,
+}
+
+/// The values of [`ClientError::reason`] (the `reason` of `H5AccessError`, README "Error codes").
+pub mod reason {
+    /// `HTTP_STATUS` whose answer is not a problem document, or `BAD_RESPONSE` for a 200 of
+    /// another media type: not the gateway's answer (a proxy's error page, a captive portal).
+    pub const NOT_GATEWAY: &str = "NOT_GATEWAY";
 }
 
 impl ClientError {
@@ -146,6 +162,8 @@ impl ClientError {
             status: None,
             gateway_code: None,
             argument: None,
+            retryable: false,
+            reason: None,
         }
     }
 
@@ -156,17 +174,30 @@ impl ClientError {
             status: None,
             gateway_code: None,
             argument: Some(argument),
+            retryable: false,
+            reason: None,
         }
     }
 
-    /// `HTTP_STATUS` with `status` and the gateway's code when it looks like one.
+    /// `HTTP_STATUS` with `status` and the gateway's code when it looks like one: an answer
+    /// before decapsulation, so [`retryable`](Self::retryable); without a code, reason
+    /// [`reason::NOT_GATEWAY`].
     pub fn http_status(status: u16, gateway_code: Option<&str>) -> Self {
+        let gateway_code = gateway_code.and_then(sanitize_code);
         Self {
             code: ErrorCode::HttpStatus,
             status: Some(status),
-            gateway_code: gateway_code.and_then(sanitize_code),
+            reason: gateway_code.is_none().then_some(reason::NOT_GATEWAY),
+            gateway_code,
             argument: None,
+            retryable: true,
         }
+    }
+
+    /// The same error, with [`retryable`](Self::retryable) set to `retryable`.
+    pub const fn retryable(mut self, retryable: bool) -> Self {
+        self.retryable = retryable;
+        self
     }
 
     /// The same error, naming `argument` if it is an `INVALID_ARGUMENT` that names none.
@@ -199,6 +230,9 @@ impl ClientError {
             status: None,
             gateway_code: sanitize_code(code),
             argument: None,
+            // Decrypted: the gateway acted, except that a rate-limited call may be sent again.
+            retryable: matches!(mapped, ErrorCode::RateLimited),
+            reason: None,
         }
     }
 }

@@ -200,7 +200,10 @@ pub fn read_answer(
         return if is_media_type(&answer.content_type, expected) {
             Ok(Answer::Body(body))
         } else {
-            Err(ClientError::new(ErrorCode::BadResponse))
+            // Not the gateway's (a captive portal's sign-in page): the gateway never saw it.
+            let mut e = ClientError::new(ErrorCode::BadResponse).retryable(true);
+            e.reason = Some(super::error::reason::NOT_GATEWAY);
+            Err(e)
         };
     }
     let problem = if is_media_type(&answer.content_type, PROBLEM_MEDIA_TYPE) {

@@ -25,7 +25,7 @@ mod session;
 use core::cell::RefCell;
 use core::future::Future;
 
-pub use error::{sanitize_code, Argument, ClientError, ErrorCode};
+pub use error::{reason, sanitize_code, Argument, ClientError, ErrorCode};
 pub use http::{
     body_cap, is_media_type, read_answer, Answer, HttpAnswer, HttpRequest, Method, Problem,
     KEYS_MEDIA_TYPE, MAX_ANSWER_LEN, MAX_PROBLEM_LEN, PROBLEM_MEDIA_TYPE, STALE_KEY_PROBLEM_TYPE,

@@ -40,6 +40,11 @@ pub struct Fetch {
     pub base: String,
     /// The timeout of each request, milliseconds (1..=120000).
     pub timeout_ms: f64,
+    /// A `GET {base}/v1/keys` the package's loader started while the `.wasm` loaded (a promise
+    /// of its `fetch`): the first keys request takes its answer instead of sending its own, if
+    /// the answer's URL is the one it would have requested (or empty: a Response a page's fetch
+    /// wrapper made). Read and checked like any answer.
+    pub prefetched_keys: core::cell::RefCell<Option<Promise>>,
 }
 
 /// A timer: resolves `timeout_ms` after creation; cleared when dropped.
@@ -65,15 +70,30 @@ impl Drop for Timer {
     }
 }
 
-/// A JavaScript failure on the way: NETWORK (what it was does not matter; never inspected).
+/// A JavaScript failure on the way: NETWORK (what it was does not matter; never inspected),
+/// not retryable (the request may have reached the gateway).
 fn network(_: impl Sized) -> ClientError {
     ClientError::new(ErrorCode::Network)
 }
 
-/// Reads `response`'s body up to `cap` bytes: `None` if it declares or streams more (the
-/// stream is cancelled at once). Errors: NETWORK.
+/// `fetch` failed without an answer (offline, DNS, TLS, CORS, refused): NETWORK, retryable.
+fn unsent(_: impl Sized) -> ClientError {
+    ClientError::new(ErrorCode::Network).retryable(true)
+}
+
+/// `object[name]`, through `Reflect.get` so that a getter throwing (a `Response` behind a
+/// page's `new Proxy(response, {})`, whose getters refuse the proxy as `this`) is an error
+/// rather than an exception through the wasm.
+fn get(object: &JsValue, name: &str) -> Result<JsValue, ClientError> {
+    Reflect::get(object, &JsValue::from_str(name)).map_err(network)
+}
+
+/// Reads a response's body `stream` (its `headers` giving the declared length) up to `cap`
+/// bytes: `None` if it declares or streams more (the stream is cancelled at once). Errors:
+/// NETWORK.
 async fn read_body(
-    response: &web_sys::Response,
+    headers: &web_sys::Headers,
+    stream: Option<web_sys::ReadableStream>,
     cap: usize,
 ) -> Result<Option<Vec<u8>>, ClientError> {
     // The declared length as JavaScript's `Number()` reads it (NaN, for a malformed one, is
@@ -81,15 +101,14 @@ async fn read_body(
     // deprecated for the wrapper object it makes; its `valueOf()` is the coercion wanted here
     // (`Number::from` is an unchecked cast, not a conversion).
     #[allow(deprecated)]
-    let declared = response
-        .headers()
+    let declared = headers
         .get("content-length")
         .map_err(network)?
         .map(|v| js_sys::Number::new(&JsValue::from_str(&v)).value_of());
     if declared.is_some_and(|n| n > cap as f64) {
         return Ok(None);
     }
-    let Some(stream) = response.body() else {
+    let Some(stream) = stream else {
         return Ok(Some(Vec::new()));
     };
     let reader: web_sys::ReadableStreamDefaultReader =
@@ -124,6 +143,7 @@ impl Fetch {
     ) -> Result<HttpAnswer, ClientError> {
         let mut url = self.base.clone();
         url.push_str(request.path);
+        let request_path = request.path;
         let method = match request.method {
             Method::Get => gloo_net::http::Method::GET,
             _ => gloo_net::http::Method::POST,
@@ -142,21 +162,46 @@ impl Fetch {
             Method::Get => builder.build(),
             _ => builder.body(Uint8Array::from(request.body.as_slice())),
         };
-        let request: web_sys::Request = built.map_err(network)?.into();
-        // Whatever `fetch` throws, rejects with or resolves to, if not a Response: NETWORK.
-        let sent = Promise::resolve(&fetch(&request).map_err(network)?);
-        let raw: web_sys::Response = JsFuture::from(sent)
-            .await
-            .map_err(network)?
-            .dyn_into()
-            .map_err(network)?;
-        let status = raw.status();
-        let content_type = raw
-            .headers()
+        let request: web_sys::Request = built.map_err(unsent)?.into();
+        let prefetched = match request_path {
+            "/v1/keys" => self.prefetched_keys.borrow_mut().take(),
+            _ => None,
+        };
+        let mut answer = JsValue::UNDEFINED;
+        if let Some(early) = prefetched {
+            // The loader's request, if it is this one: the same URL (the same WHATWG parser made
+            // both; redirects are refused), or none (a Response a page's fetch wrapper made
+            // itself). It rejected: NETWORK.
+            let early = JsFuture::from(early).await.map_err(unsent)?;
+            let from = get(&early, "url")?.as_string().unwrap_or_default();
+            if from.is_empty() || from == url {
+                answer = early;
+            }
+        }
+        if answer.is_undefined() {
+            // Whatever `fetch` throws or rejects with: NETWORK, retryable (no answer came).
+            let sent = Promise::resolve(&fetch(&request).map_err(unsent)?);
+            answer = JsFuture::from(sent).await.map_err(unsent)?;
+        }
+        // Whatever it resolves to is read through `Reflect.get` (a page's fetch wrapper may
+        // hand back a Proxy or anything else): what is not a Response's status, Headers and
+        // body is NETWORK.
+        let status = get(&answer, "status")?
+            .as_f64()
+            .filter(|s| (0.0..=999.0).contains(s))
+            .ok_or_else(|| network(()))? as u16;
+        let headers: web_sys::Headers = get(&answer, "headers")?.dyn_into().map_err(network)?;
+        let content_type = headers
             .get("content-type")
             .map_err(network)?
             .unwrap_or_default();
-        let body = read_body(&raw, body_cap(status)).await?;
+        let body = get(&answer, "body")?;
+        let body = if body.is_null() {
+            None
+        } else {
+            Some(body.dyn_into().map_err(network)?)
+        };
+        let body = read_body(&headers, body, body_cap(status)).await?;
         Ok(HttpAnswer {
             status,
             content_type,

@@ -58,7 +58,8 @@ pub fn set_error_class(class: Function) {
     ERROR_CLASS.with(|c| *c.borrow_mut() = Some(class));
 }
 
-/// The `H5AccessError` for `e` (or its code as a string, if no class is registered).
+/// The `H5AccessError` for `e` (or its code as a string, if no class is registered):
+/// `new H5AccessError(code, status, gatewayCode, argument, retryable, reason)`.
 fn to_js(e: ClientError) -> JsValue {
     let opt = |v: Option<JsValue>| v.unwrap_or(JsValue::UNDEFINED);
     let args = Array::of4(
@@ -67,6 +68,8 @@ fn to_js(e: ClientError) -> JsValue {
         &opt(e.gateway_code.as_deref().map(JsValue::from_str)),
         &opt(e.argument.map(|a| a.as_str().into())),
     );
+    args.push(&e.retryable.into());
+    args.push(&opt(e.reason.map(JsValue::from_str)));
     ERROR_CLASS
         .try_with(|c| {
             c.borrow()
@@ -80,8 +83,8 @@ fn to_js(e: ClientError) -> JsValue {
 
 /// One asynchronous operation of the public API.
 enum Op {
-    /// `H5Client.create(options)`.
-    Create(JsValue),
+    /// `H5Client.create(options)` (and the loader's early keys request, if any).
+    Create(JsValue, JsValue),
     /// `client.exchange(accessToken, options)`.
     Exchange(Rc<Client<Fetch>>, JsValue, JsValue),
     /// `session.call(service, body)`.
@@ -99,7 +102,7 @@ enum Op {
 fn promise(op: Op) -> Promise {
     future_to_promise(async move {
         match op {
-            Op::Create(options) => create(options).await,
+            Op::Create(options, keys) => create(options, keys).await,
             Op::Exchange(client, at, options) => exchange(client, at, options).await,
             Op::Call(client, session, service, body) => call(client, session, service, body).await,
         }
@@ -190,7 +193,7 @@ pub struct H5Client {
     inner: Rc<Client<Fetch>>,
 }
 
-async fn create(options: JsValue) -> Result<JsValue, ClientError> {
+async fn create(options: JsValue, prefetched_keys: JsValue) -> Result<JsValue, ClientError> {
     if !options.is_object() {
         return Err(ClientError::invalid(Argument::Options));
     }
@@ -207,9 +210,23 @@ async fn create(options: JsValue) -> Result<JsValue, ClientError> {
             .ceil()
     };
     let key_config = field(&options, "keyConfig");
-    let transport = Fetch { base, timeout_ms };
+    let transport = Fetch {
+        base,
+        timeout_ms,
+        prefetched_keys: RefCell::new(prefetched_keys.dyn_into::<Promise>().ok()),
+    };
     let client = if key_config.is_undefined() {
-        Client::connect(transport).await?
+        // No access token is involved yet: what failed on the way may be tried again.
+        Client::connect(transport).await.map_err(|e| {
+            let again = matches!(
+                e.code,
+                ErrorCode::Network
+                    | ErrorCode::Timeout
+                    | ErrorCode::HttpStatus
+                    | ErrorCode::BadResponse
+            );
+            e.retryable(again)
+        })?
     } else {
         let bytes = if let Some(text) = key_config.as_string() {
             base64(&text).ok_or(ClientError::new(ErrorCode::KeyConfig))?
@@ -275,9 +292,11 @@ impl H5Client {
     /// `H5Client.create(options)`: a client of `options.gateway` (README). Without a
     /// `keyConfig` it fetches `GET {gateway}/v1/keys` now. Rejects with H5AccessError
     /// (INVALID_ARGUMENT, KEY_CONFIG, NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE).
-    /// `js/index.js` loads the wasm first (UNSUPPORTED_BROWSER, LOAD_FAILED).
-    pub fn create(options: JsValue) -> Promise {
-        promise(Op::Create(options))
+    /// `js/index.js` loads the wasm first (UNSUPPORTED_BROWSER, LOAD_FAILED), and passes as
+    /// `keys` the `GET {gateway}/v1/keys` it started meanwhile when there is no `keyConfig` (a
+    /// promise of its `fetch`; anything else: none).
+    pub fn create(options: JsValue, keys: JsValue) -> Promise {
+        promise(Op::Create(options, keys))
     }
 
     /// `client.exchange(accessToken, { product })`: seals the AT to the gateway key, posts it

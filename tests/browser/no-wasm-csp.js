@@ -13,6 +13,8 @@ const wasmFetches = performance.getEntriesByType("resource").filter((r) => r.nam
 const checks = [
   ["an H5AccessError", error instanceof H5.H5AccessError],
   [`code LOAD_FAILED (got ${error && error.code})`, error && error.code === "LOAD_FAILED"],
+  [`reason CSP (got ${error && error.reason})`, error && error.reason === "CSP"],
+  [`not retryable (got ${error && error.retryable})`, error && error.retryable === false],
   [`the .wasm fetched once (got ${wasmFetches})`, wasmFetches === 1],
 ];
 const failed = checks.filter(([, ok]) => !ok).map(([what]) => what);

@@ -1,5 +1,5 @@
-// Runs the package's browser suite (tests/browser/suite.js, then the page whose CSP refuses
-// WebAssembly) in each engine (tests/browser/engines.mjs: Chromium, Firefox ESR, WebKitGTK; one
+// Runs the package's browser suite (tests/browser/load.js: failures loading the .wasm, on a page
+// that has not loaded it; suite.js; then the page whose CSP refuses WebAssembly) in each engine (tests/browser/engines.mjs: Chromium, Firefox ESR, WebKitGTK; one
 // WebDriver session per engine) against the built package and the mock gateway.
 // Usage: node tests/browser/run.mjs GATEWAY_URL   (from the repository root, after
 // scripts/build-sdk.sh; H5_ENGINES narrows the engines). Serves the repository read-only with the
@@ -10,7 +10,9 @@ import { launch, selectedEngines, waitFor } from "./engines.mjs";
 const gateway = process.argv[2];
 if (!gateway) throw new Error("usage: node tests/browser/run.mjs GATEWAY_URL");
 const engines = selectedEngines();
-const server = spawn(process.execPath, ["tests/package/serve.mjs", ".", gateway], { stdio: ["ignore", "pipe", "inherit"] });
+// connect-src also allows http://localhost:* : the same server under another origin, for the
+// cross-origin .wasm without CORS headers (load.js).
+const server = spawn(process.execPath, ["tests/package/serve.mjs", ".", gateway, "http://localhost:*"], { stdio: ["ignore", "pipe", "inherit"] });
 process.on("exit", () => server.kill());
 const base = await new Promise((resolve, reject) => {
   server.stdout.on("data", (d) => {
@@ -20,8 +22,10 @@ const base = await new Promise((resolve, reject) => {
   server.on("exit", () => reject(new Error("static server exited")));
 });
 
-// The suite, then the page whose CSP refuses WebAssembly (each page reports window.__results).
-const PAGES = [`index.html?gw=${encodeURIComponent(gateway)}`, "no-wasm-csp.html"];
+// The page of .wasm loading failures (first, before anything loaded the .wasm), the suite, then
+// the page whose CSP refuses WebAssembly (each page reports window.__results).
+const gw = encodeURIComponent(gateway);
+const PAGES = [`load.html?gw=${gw}`, `index.html?gw=${gw}`, "no-wasm-csp.html"];
 const summary = [];
 let bad = false;
 for (const engine of engines) {

@@ -58,6 +58,16 @@ async function staleKeys(id) {
   return k;
 }
 const create = (extra = {}, gateway = GW) => H5.H5Client.create({ gateway, ...extra });
+/** Runs `body` with the global fetch replaced by `wrap(originalFetch)`. */
+async function withFetch(wrap, body) {
+  const original = globalThis.fetch;
+  globalThis.fetch = wrap(original);
+  try {
+    return await body();
+  } finally {
+    globalThis.fetch = original;
+  }
+}
 
 const tests = {
   async happy_path_page_fields_and_call() {
@@ -84,8 +94,11 @@ const tests = {
         eq(page.sections[i].fields[j].value, value, `section ${i} field ${j} value`);
       });
     });
-    // Nothing more or less than the catalogue's page; the same object each time.
+    // Nothing more or less than the catalogue's page, in the catalogue's key order; the same
+    // object each time.
     jsonEq(page, pageOf("wealth-01"));
+    eq(JSON.stringify(page), JSON.stringify(pageOf("wealth-01")), "the catalogue's key order");
+    eq(Object.keys(page).join(","), "product,title,subtitle,theme,sections", "top-level key order");
     eq(session.page, page, "the same page object");
 
     // expiresAt: milliseconds since the epoch, the gateway's 900 s VT lifetime from now.
@@ -153,7 +166,78 @@ const tests = {
 
   async gateway_down_is_network() {
     // Nothing listens on the discard port of loopback.
-    await rejects(create({}, "http://127.0.0.1:9"), "NETWORK");
+    eq((await rejects(create({}, "http://127.0.0.1:9"), "NETWORK")).retryable, true, "retryable");
+  },
+
+  async captive_portal_200_html_is_retryable_and_the_same_at_then_works() {
+    // What a Wi-Fi sign-in page does: it answers the exchange itself, 200 text/html (a real
+    // HTML file of the test server, fetched in the gateway's place).
+    const client = await create();
+    const at = await mint(["wealth-01"]);
+    const portal = new URL("./index.html", import.meta.url).href;
+    const e = await withFetch(
+      (f) => (req, ...rest) => (String(req.url ?? req).endsWith("/v1/exchange") ? f(portal) : f(req, ...rest)),
+      () => rejects(client.exchange(at, { product: "wealth-01" }), "BAD_RESPONSE"),
+    );
+    eq(e.reason, "NOT_GATEWAY", "reason");
+    eq(e.retryable, true, "retryable");
+    eq(e.status, undefined, "status");
+    const session = await client.exchange(at, { product: "wealth-01" });
+    jsonEq(session.page, pageOf("wealth-01"));
+    session.close();
+  },
+
+  async proxy_502_is_retryable_and_the_same_at_then_works() {
+    const client = await create();
+    const at = await mint(["wealth-01"]);
+    const badGateway = () => new Response("<html><body>502 Bad Gateway</body></html>", { status: 502, headers: { "content-type": "text/html" } });
+    const e = await withFetch(
+      (f) => (req, ...rest) => (String(req.url ?? req).endsWith("/v1/exchange") ? Promise.resolve(badGateway()) : f(req, ...rest)),
+      () => rejects(client.exchange(at, { product: "wealth-01" }), "HTTP_STATUS"),
+    );
+    eq(e.status, 502, "status");
+    eq(e.reason, "NOT_GATEWAY", "reason");
+    eq(e.retryable, true, "retryable");
+    const session = await client.exchange(at, { product: "wealth-01" });
+    eq(session.page.title, "Steady Growth Fund", "title");
+    session.close();
+  },
+
+  async gateway_refusals_after_decapsulation_are_not_retryable() {
+    const client = await create();
+    const at = await mint(["loan-02"]);
+    (await client.exchange(at, { product: "loan-02" })).close();
+    const used = await rejects(client.exchange(at, { product: "loan-02" }), "AT_USED");
+    eq(used.retryable, false, "AT_USED retryable");
+    eq(used.reason, undefined, "AT_USED reason");
+    const rejected = await rejects(client.exchange(await mint(["wealth-01"]), { product: "card-03" }), "AT_REJECTED");
+    eq(rejected.retryable, false, "AT_REJECTED retryable");
+    const slow = await create({ keyConfig: await keys(), timeoutMs: 300 }, GW + "/test/slow");
+    eq((await rejects(slow.exchange(await mint(["wealth-01"]), { product: "wealth-01" }), "TIMEOUT")).retryable, false, "TIMEOUT of an exchange (it may have arrived)");
+    const tampered = await create({ keyConfig: await keys() }, GW + "/test/tamper");
+    eq((await rejects(tampered.exchange(await mint(["wealth-01"]), { product: "wealth-01" }), "DECRYPT_FAILED")).retryable, false, "DECRYPT_FAILED retryable");
+  },
+
+  async problem_before_decapsulation_is_retryable_with_its_gateway_code() {
+    // A request over the gateway's 64 KiB is refused before anything is decapsulated.
+    const session = await (await create()).exchange(await mint(["wealth-01"]), { product: "wealth-01" });
+    const e = await rejects(session.call("echo", "x".repeat(70000)), "HTTP_STATUS");
+    eq(e.gatewayCode, "TOO_LARGE", "gatewayCode");
+    eq(e.reason, undefined, "reason: a problem document, the gateway's own");
+    eq(e.retryable, true, "retryable");
+    session.close();
+  },
+
+  async bare_proxy_response_is_an_h5_access_error() {
+    // A page whose fetch wrapper returns `new Proxy(response, {})`: every Response getter then
+    // throws a TypeError; the SDK reports NETWORK, never the raw TypeError.
+    const proxied = (f) => (...a) => f(...a).then((r) => new Proxy(r, {}));
+    const e = await withFetch(proxied, () => rejects(create(), "NETWORK"));
+    eq(e.retryable, true, "create: retryable");
+    const client = await create();
+    const at = await mint(["wealth-01"]);
+    const x = await withFetch(proxied, () => rejects(client.exchange(at, { product: "wealth-01" }), "NETWORK"));
+    eq(x.retryable, false, "exchange: the request was sent, so not retryable");
   },
 
   async unknown_route_is_http_status_with_its_code() {
@@ -163,6 +247,8 @@ const tests = {
     const e = await rejects(create({}, GW + "/no-such-base"), "HTTP_STATUS");
     eq(e.status, 404, "status");
     eq(e.gatewayCode, "NOT_FOUND", "gatewayCode");
+    eq(e.reason, undefined, "reason: a problem document, the gateway's own");
+    eq(e.retryable, true, "retryable (create uses no AT)");
   },
 
   async slow_gateway_is_timeout() {
@@ -325,6 +411,9 @@ const tests = {
       e = err;
     }
     eq(e instanceof H5.H5AccessError && e.code, "AT_MISSING", "a second call");
+    // This document was opened by a navigation (not a reload): no reason.
+    eq(e.reason, undefined, "reason of a page not reloaded");
+    eq(e.retryable, false, "retryable");
     // Only the token: the hash goes entirely; another parameter name.
     history.replaceState(null, "", `#token=${secret}`);
     eq(H5.takeAccessToken("token"), secret, "named token");

@@ -22,6 +22,9 @@
 //   - an unreachable gateway (the proxy closes the exchange's connection) shows NETWORK with a
 //     retry that then succeeds, an expired AT shows AT_EXPIRED, and a page opened without an AT
 //     shows AT_MISSING;
+//   - a captive portal's 200 text/html and a proxy's 502 in the exchange's place show "Check
+//     your Wi-Fi sign-in" / "unavailable" with a "Try again" that then opens the page with the
+//     same AT; a reload of the rendered page says the secure session ended with the reload;
 //   - no uncaught error, unhandled rejection or CSP violation on any page (reported by the same
 //     test-only script).
 // Screenshots (the 375×812 viewport) go to target/e2e/ENGINE/*.png. Prints, per engine,
@@ -149,6 +152,7 @@ async function runEngine(engine, base, proxy, gatewayUrl) {
   const fresh = async () => {
     await driver.get("about:blank");
     proxy.refuse = null;
+    proxy.intercept = null;
     proxy.clear();
   };
   // Taps a product in the partner app; returns the AT the partner backend handed to the app
@@ -339,6 +343,40 @@ async function runEngine(engine, base, proxy, gatewayUrl) {
       check("retry with the unconsumed AT opens the page", (await textOf("#title"))?.trim() === productFromCatalogue("loan-02").title);
     });
 
+    for (const [what, answer, code, message] of [
+      ["a captive portal's 200 text/html", { status: 200, type: "text/html", body: "<!doctype html><title>Wi-Fi sign-in</title><p>Sign in" }, "BAD_RESPONSE", /Check your Wi-Fi sign-in/],
+      ["a proxy's 502", { status: 502, type: "text/html", body: "<html><body>502 Bad Gateway</body></html>" }, "HTTP_STATUS", /service is unavailable/i],
+    ]) {
+      await test(`[${engine}] ${what} in the exchange's place offers Try again, which then opens the page`, async () => {
+        await fresh();
+        proxy.intercept = (path) => (path === "/v1/exchange" ? answer : null);
+        await launchFromPartner("card-03");
+        await waitState(["ready", "error"]);
+        check(`page shows ${code}`, (await errorCode()) === code, await errorCode());
+        check("reason NOT_GATEWAY", (await js("return document.body.dataset.errorReason ?? ''")) === "NOT_GATEWAY");
+        check("the message", message.test(await innerText("#error")), await innerText("#error"));
+        check("a Try again button", await visible("#error-retry"));
+        proxy.intercept = null;
+        await tap(driver, el("#error-retry"));
+        await waitState(["ready"]);
+        check("the retry with the same AT opens the page", (await textOf("#title"))?.trim() === productFromCatalogue("card-03").title);
+      });
+    }
+
+    await test(`[${engine}] reloading the rendered page says the secure session ended`, async () => {
+      await fresh();
+      await launchFromPartner("wealth-01");
+      await waitState(["ready"]);
+      await driver.navigate().refresh();
+      await waitState(["error"]);
+      check("page shows AT_MISSING", (await errorCode()) === "AT_MISSING", await errorCode());
+      check("reason RELOADED", (await js("return document.body.dataset.errorReason ?? ''")) === "RELOADED");
+      check("the message says the session ended with the reload", /secure session ended when the page reloaded; reopen it from the app/i.test(await innerText("#error")), await innerText("#error"));
+      check("no Try again", !(await visible("#error-retry")));
+      check("no request to the gateway API after the reload", !(await js('return performance.getEntriesByType("resource").some((e) => e.name.includes("/v1/"))')));
+      await shot("8-h5-reloaded.png");
+    });
+
     await test(`[${engine}] an expired AT shows AT_EXPIRED with a way back`, async () => {
       await fresh();
       const res = await fetch(`${gatewayUrl}/test/access-token`, {
@@ -360,6 +398,7 @@ async function runEngine(engine, base, proxy, gatewayUrl) {
       await driver.get(`${base}/h5/index.html?product=${PRODUCT}`);
       await waitState(["error"]);
       check("page shows AT_MISSING", (await errorCode()) === "AT_MISSING");
+      check("no reason: opened, not reloaded", (await js("return document.body.dataset.errorReason ?? ''")) === "");
       check("no request to the gateway API", !(await js('return performance.getEntriesByType("resource").some((e) => e.name.includes("/v1/"))')));
       check("nor on the wire", !proxy.log.some((e) => pathOf(e).startsWith("/v1/")));
       await shot("7-h5-no-at.png");

@@ -9,6 +9,8 @@
 //     clear rather than compressed;
 //   - `refuse = (path) => bool`: matching requests get their connection closed without an answer
 //     (the browser sees a network error, as if the gateway were unreachable);
+//   - `intercept = (path) => ({ status, type, body }) | null`: a matching request is answered by
+//     the proxy itself, never forwarded (a captive portal's sign-in page, a proxy's 502);
 //   - test-only, never recorded or forwarded: into every HTML page it adds, as the first element
 //     of <head>, `<script src="/__e2e/probe.js">` (a classic script, so it runs before the page's
 //     modules; same origin, so the page's CSP allows it), which keeps the wasm instance's memory on
@@ -64,7 +66,7 @@ const HOP = new Set(["connection", "keep-alive", "transfer-encoding", "proxy-con
 export async function startRecordingProxy(upstream) {
   const target = new URL(upstream);
   const agent = new Agent({ keepAlive: true });
-  const state = { log: [], reports: [], refuse: null };
+  const state = { log: [], reports: [], refuse: null, intercept: null };
   const server = createServer(async (req, res) => {
     try {
       const body = await readAll(req);
@@ -83,6 +85,12 @@ export async function startRecordingProxy(upstream) {
       if (state.refuse?.(path)) {
         req.socket.destroy();
         return;
+      }
+      const own = state.intercept?.(path);
+      if (own) {
+        const out = Buffer.from(own.body, "utf8");
+        res.writeHead(own.status, { "content-type": own.type, "content-length": String(out.length) });
+        return res.end(out);
       }
       const headers = { ...req.headers, host: target.host };
       delete headers["accept-encoding"];
@@ -121,6 +129,9 @@ export async function startRecordingProxy(upstream) {
     },
     set refuse(fn) {
       state.refuse = fn;
+    },
+    set intercept(fn) {
+      state.intercept = fn;
     },
     close() {
       agent.destroy();

@@ -23,10 +23,12 @@ async function rejects(H5, p, code) {
   return e;
 }
 
-test("a .wasm URL answering 404 is HTTP_STATUS, fetched once", async () => {
+test("a .wasm URL answering 404 is LOAD_FAILED reason HTTP_STATUS (not the gateway's), fetched once", async () => {
   const H5 = await sdk();
   const seen = serve(404, "text/html", "<h1>not found</h1>");
-  const e = await rejects(H5, H5.init("https://cdn.test/h5_access_bg.wasm"), "HTTP_STATUS");
+  const e = await rejects(H5, H5.init("https://cdn.test/h5_access_bg.wasm"), "LOAD_FAILED");
+  assert.equal(e.reason, "HTTP_STATUS");
+  assert.equal(e.retryable, true);
   assert.equal(e.status, 404);
   assert.deepEqual(seen, ["https://cdn.test/h5_access_bg.wasm"]);
 });
@@ -34,7 +36,7 @@ test("a .wasm URL answering 404 is HTTP_STATUS, fetched once", async () => {
 test("an HTML page served for the .wasm is LOAD_FAILED, fetched once; a later load works", async () => {
   const H5 = await sdk();
   let seen = serve(200, "text/html", "<!doctype html><h1>SPA</h1>");
-  await rejects(H5, H5.init("https://cdn.test/h5_access_bg.wasm"), "LOAD_FAILED");
+  assert.equal((await rejects(H5, H5.init("https://cdn.test/h5_access_bg.wasm"), "LOAD_FAILED")).reason, "COMPILE");
   assert.equal(seen.length, 1);
   // A failed load can be retried; served right, one fetch and no fallback download.
   seen = serve(200, "application/wasm", WASM);
@@ -51,10 +53,27 @@ test("bytes that are not WebAssembly are LOAD_FAILED; the .wasm as octet-stream 
   assert.equal(seen.length, 1);
 });
 
-test("an unreachable .wasm URL is NETWORK", async () => {
+test("an unreachable .wasm URL is LOAD_FAILED reason NETWORK", async () => {
   const H5 = await sdk();
   globalThis.fetch = async () => {
     throw new TypeError("Failed to fetch");
   };
-  await rejects(H5, H5.init("https://cdn.test/h5_access_bg.wasm"), "NETWORK");
+  const e = await rejects(H5, H5.init("https://cdn.test/h5_access_bg.wasm"), "LOAD_FAILED");
+  assert.equal(e.reason, "NETWORK");
+  assert.equal(e.status, undefined);
+});
+
+test("a .wasm download that never answers is LOAD_FAILED reason TIMEOUT at timeoutMs; it is aborted", async () => {
+  const H5 = await sdk();
+  let aborted = false;
+  globalThis.fetch = (url, init) =>
+    new Promise((_, reject) => {
+      init.signal.addEventListener("abort", () => {
+        aborted = true;
+        reject(new DOMException("aborted", "AbortError"));
+      });
+    });
+  const e = await rejects(H5, H5.init("https://cdn.test/h5_access_bg.wasm", { timeoutMs: 50 }), "LOAD_FAILED");
+  assert.equal(e.reason, "TIMEOUT");
+  assert.equal(aborted, true);
 });

@@ -1,12 +1,12 @@
 // A static file server for the packaging test, with the README's Content-Security-Policy.
-// Usage: node serve.mjs DIR GATEWAY_ORIGIN  → prints "serving http://127.0.0.1:PORT".
+// Usage: node serve.mjs DIR GATEWAY_ORIGIN [EXTRA_CONNECT_SRC]  → prints "serving http://127.0.0.1:PORT".
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
 import { join, normalize, extname } from "node:path";
 
-const [dir, gateway] = process.argv.slice(2);
+const [dir, gateway, extra] = process.argv.slice(2);
 const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".json": "application/json" };
-const csp = `default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' ${gateway}`;
+const csp = `default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' ${gateway}${extra ? " " + extra : ""}`;
 createServer(async (req, res) => {
   const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
   const file = join(dir, path.endsWith("/") ? path + "index.html" : path);

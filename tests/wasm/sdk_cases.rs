@@ -11,7 +11,7 @@ use core::pin::pin;
 use core::task::{Context, Poll, Waker};
 
 use h5_access::client::{
-    body_cap, first_config, is_media_type, read_answer, sanitize_code, seal_exchange, Answer, Argument, Client,
+    body_cap, first_config, reason, is_media_type, read_answer, sanitize_code, seal_exchange, Answer, Argument, Client,
     ClientError, ErrorCode, HttpAnswer, HttpRequest, Method, Pending, Problem, Transport,
     MAX_ANSWER_LEN, MAX_EXP, MAX_PROBLEM_LEN, STALE_KEY_PROBLEM_TYPE,
 };
@@ -236,6 +236,7 @@ fn a_rate_limited_call_is_rate_limited() {
     let e = call.open_call(&sealed).unwrap_err();
     assert_eq!(e.code, ErrorCode::RateLimited);
     assert_eq!(e.gateway_code.as_deref(), Some("RATE_LIMITED"));
+    assert!(e.retryable, "a rate-limited call may be sent again");
 }
 
 #[case]
@@ -304,6 +305,9 @@ fn every_gateway_code_maps() {
         let e = ClientError::from_gateway_code(c);
         assert_eq!(e.code, expect(c), "{c}");
         assert_eq!(e.gateway_code.as_deref(), Some(c));
+        // Decrypted: the gateway acted on the request; only a rate-limited call may be resent.
+        assert_eq!(e.retryable, c == codes::RATE_LIMITED, "{c} retryable");
+        assert_eq!(e.reason, None, "{c} reason");
     }
     // A code from a newer gateway is still an error, with its code visible.
     let e = ClientError::from_gateway_code("SOMETHING_NEW");
@@ -379,16 +383,24 @@ fn answers_are_read_by_status_media_type_and_problem() {
     for other in ["", ";", "application/problem+jsonx", "application/problem", "x application/problem+json"] {
         assert!(!is_media_type(other, PROBLEM), "{other:?}");
     }
-    // A 200 of another media type (a captive portal), or over the cap.
+    // A 200 of another media type (a captive portal): not the gateway's, so retryable; over the
+    // cap in the right media type: not retryable.
     for a in [
         answer(200, "text/html", Some(b"<html>")),
         answer(200, "", Some(b"x")),
         answer(200, "application/vnd.h5-access.exchange-res2", Some(b"x")),
-        answer(200, EX_RES, None),
     ] {
         let e = read(a).unwrap_err();
         assert_eq!((e.code, e.status), (ErrorCode::BadResponse, None));
+        assert_eq!((e.retryable, e.reason), (true, Some(reason::NOT_GATEWAY)));
     }
+    let e = read(answer(200, EX_RES, None)).unwrap_err();
+    assert_eq!((e.code, e.retryable, e.reason), (ErrorCode::BadResponse, false, None));
+    // Any other status is before decapsulation: retryable; without a problem document's code
+    // (a proxy's 502 page), reason NOT_GATEWAY.
+    let e = read(answer(502, "text/html", Some(b"<html>Bad Gateway"))).unwrap_err();
+    assert_eq!((e.code, e.status), (ErrorCode::HttpStatus, Some(502)));
+    assert_eq!((e.retryable, e.reason), (true, Some(reason::NOT_GATEWAY)));
     // The stale-key signal: 422 and the ohttp-key problem type, nothing else.
     let stale = format!("{STALE_KEY_PROBLEM_TYPE} KEY_UNKNOWN");
     assert_eq!(
@@ -403,6 +415,7 @@ fn answers_are_read_by_status_media_type_and_problem() {
     // HTTP_STATUS with the gateway's code only from a problem document, and only a code.
     let e = read(answer(400, PROBLEM, Some(b"about:blank MALFORMED"))).unwrap_err();
     assert_eq!(e.gateway_code.as_deref(), Some("MALFORMED"));
+    assert_eq!((e.retryable, e.reason), (true, None));
     let e = read(answer(400, "text/html", Some(b"about:blank MALFORMED"))).unwrap_err();
     assert_eq!(e.gateway_code, None);
     let e = read(answer(400, PROBLEM, Some(b"about:blank <script>"))).unwrap_err();

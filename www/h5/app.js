@@ -83,29 +83,49 @@ const flushResources = () => performance.getEntriesByType("resource").forEach(on
 // ---------------------------------------------------------------------------------------------
 // Errors a user can act on. Codes are the SDK's stable H5AccessError codes.
 const MESSAGES = {
-  SERVICE_ERROR: ["The service refused the request", "Check what you entered and try again.", "none"],
-  AT_MISSING: ["This page needs a link from the app", "Open this service from the partner app: the page was opened without an access token.", "back"],
-  AT_USED: ["This link was already used", "For your security each link opens the page once. Go back to the partner app and tap the service again.", "back"],
-  AT_EXPIRED: ["This link has expired", "Links from the partner app are valid for a few minutes. Go back to the partner app and tap the service again.", "back"],
-  AT_REJECTED: ["This link is not valid for this page", "Go back to the partner app and open the service again.", "back"],
-  VT_EXPIRED: ["Your session has expired", "Go back to the partner app and open the service again.", "back"],
-  VT_REJECTED: ["Your session has ended", "Go back to the partner app and open the service again.", "back"],
-  SESSION_CLOSED: ["Your session has ended", "Go back to the partner app and open the service again.", "back"],
-  NETWORK: ["Can't reach the service", "The provider's gateway is unreachable. Check your connection and try again.", "retry"],
-  TIMEOUT: ["The service is taking too long", "The provider's gateway did not answer in time. Try again in a moment.", "retry"],
-  CLOCK_SKEW: ["Check your phone's clock", "Your device's date and time are too far off. Set them automatically and try again.", "retry"],
-  UNSUPPORTED_BROWSER: ["This app's browser is not supported", "The page needs WebAssembly and secure random numbers. Update the app and try again.", "back"],
+  SERVICE_ERROR: ["The service refused the request", "Check what you entered and try again."],
+  AT_MISSING: ["This page needs a link from the app", "Open this service from the partner app: the page was opened without an access token."],
+  AT_USED: ["This link was already used", "For your security each link opens the page once. Go back to the partner app and tap the service again."],
+  AT_EXPIRED: ["This link has expired", "Links from the partner app are valid for a few minutes. Go back to the partner app and tap the service again."],
+  AT_REJECTED: ["This link is not valid for this page", "Go back to the partner app and open the service again."],
+  VT_EXPIRED: ["Your session has expired", "Go back to the partner app and open the service again."],
+  VT_REJECTED: ["Your session has ended", "Go back to the partner app and open the service again."],
+  SESSION_CLOSED: ["Your session has ended", "Go back to the partner app and open the service again."],
+  NETWORK: ["Can't reach the service", "The provider's gateway is unreachable. Check your connection."],
+  TIMEOUT: ["The service is taking too long", "The provider's gateway did not answer in time."],
+  LOAD_FAILED: ["The page could not load", "Part of this page failed to download. Check your connection."],
+  CLOCK_SKEW: ["Check your phone's clock", "Your device's date and time are too far off. Set them automatically, then open the service again from the partner app."],
+  UNSUPPORTED_BROWSER: ["This app's browser is not supported", "The page needs WebAssembly and secure random numbers. Update the app and try again."],
 };
-const FALLBACK = ["Something went wrong", "The service could not be opened. Go back to the partner app and try again.", "back"];
+const FALLBACK = ["Something went wrong", "The service could not be opened. Go back to the partner app and try again."];
 
 function codeOf(err) {
   if (err instanceof H5AccessError || (err && typeof err.code === "string")) return err.code;
   return "UNKNOWN";
 }
 
+// Answers that did not come from the gateway (H5AccessError.reason), and a reload after the AT
+// was spent: said as such, whatever the code.
+const REASON_MESSAGES = {
+  NOT_GATEWAY_200: ["Check your Wi-Fi sign-in", "Something else answered instead of the service, often a Wi-Fi sign-in page. Sign in to the Wi-Fi network or switch to mobile data."],
+  NOT_GATEWAY: ["The service is unavailable", "A network proxy answered instead of the provider's gateway."],
+  RELOADED: ["Your secure session ended", "Your secure session ended when the page reloaded; reopen it from the app."],
+  CSP: ["This page is misconfigured", "The page's security policy does not allow its WebAssembly. Please tell the provider."],
+};
+
+function messageOf(err) {
+  const code = codeOf(err);
+  const reason = err && err.reason;
+  if (reason === "NOT_GATEWAY" && code === "BAD_RESPONSE") return REASON_MESSAGES.NOT_GATEWAY_200;
+  return REASON_MESSAGES[reason] ?? MESSAGES[code] ?? FALLBACK;
+}
+
 function showError(err, retry) {
   const code = codeOf(err);
-  const [title, text, action] = MESSAGES[code] ?? FALLBACK;
+  // "Try again" exactly when the SDK says the same AT may be tried again (H5AccessError.retryable).
+  const again = Boolean(err && err.retryable === true && retry);
+  const [title, base] = messageOf(err);
+  const text = again ? `${base} Then try again.` : /\bapp\b/.test(base) ? base : `${base} Go back to the partner app and open the service again.`;
   $("loading").hidden = true;
   $("page").hidden = true;
   $("error").hidden = false;
@@ -116,10 +136,12 @@ function showError(err, retry) {
   $("title").textContent = "Service";
   $("subtitle").textContent = "";
   const retryBtn = $("error-retry");
-  retryBtn.hidden = !(action === "retry" && retry);
-  retryBtn.onclick = retry ?? null;
+  retryBtn.hidden = !again;
+  retryBtn.onclick = again ? retry : null;
   document.body.dataset.state = "error";
   document.body.dataset.errorCode = code;
+  if (err && err.reason) document.body.dataset.errorReason = err.reason;
+  else delete document.body.dataset.errorReason;
   step(`Failed: ${code}`, "failed");
 }
 
@@ -225,7 +247,9 @@ async function open(at) {
   document.body.dataset.state = "loading";
   noAnswerShown = false;
   try {
-    const client = await H5Client.create({ gateway: GATEWAY, timeoutMs: 10000 });
+    // The key configuration the server put in the page (index.html), if it did: no keys request.
+    const keyConfig = document.querySelector('meta[name="h5-access-keys"]')?.content || undefined;
+    const client = await H5Client.create({ gateway: GATEWAY, timeoutMs: 10000, ...(keyConfig ? { keyConfig } : {}) });
     step("SDK ready (WebAssembly loaded)");
     const s = await client.exchange(at, { product });
     flushResources();
@@ -295,14 +319,16 @@ addEventListener("pagehide", () => {
 });
 
 let at;
+let missing;
 try {
   at = takeAccessToken();
 } catch (err) {
   at = undefined;
   if (codeOf(err) !== "AT_MISSING") throw err;
+  missing = err;
 }
 if (!at) {
-  showError(new H5AccessError("AT_MISSING"));
+  showError(missing ?? new H5AccessError("AT_MISSING"));
 } else {
   step("AT read from the URL fragment and removed from the URL and history");
   open(at);

@@ -31,7 +31,10 @@ use hkdf::Hkdf;
 use serde::Deserialize;
 use sha2::Sha256;
 use tower::ServiceExt as _;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate as _};
+use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeader;
 use zeroize::Zeroizing;
 
 /// The demo partner's id.
@@ -138,7 +141,31 @@ struct ProductEntry {
     id: String,
     /// Annual rate in basis points, used by the `quote` service.
     rate_bps: u64,
-    page: serde_json::Value,
+    /// The page as the catalogue writes it: its text, so that its key order is kept (a
+    /// `serde_json::Value` would sort the keys).
+    page: Box<serde_json::value::RawValue>,
+}
+
+/// JSON text without its insignificant whitespace, everything else (key order, escapes) as it is.
+fn minify_json(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in text.chars() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
+            in_string = c == '"';
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Key material: from the seed (deterministic) or the CSPRNG.
@@ -298,15 +325,56 @@ fn resolves_inside(root: &Path, uri_path: &str) -> bool {
         })
 }
 
-/// Static files of `--serve`, refusing (404) anything that resolves outside the root.
+/// Where `--serve` puts the npm package's files: `/h5-access/<version>/…` (scripts/assemble-demo.mjs),
+/// so that each path names one version and may be cached for good.
+pub const PACKAGE_PREFIX: &str = "/h5-access/";
+/// `Cache-Control` of the versioned package files: what a CDN serves them with.
+pub const PACKAGE_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
+/// `Cache-Control` of every other static file (pages, the app's scripts): revalidated each time.
+pub const STATIC_CACHE_CONTROL: &str = "no-cache";
+/// The H5 page's placeholder for the gateway's key configuration: `--serve` fills its `content`
+/// with the current `GET /v1/keys` bytes (base64url), so the page's exchange needs no keys request.
+pub const KEYS_PLACEHOLDER: &str = r#"<meta name="h5-access-keys" content="">"#;
+
+/// Static files of `--serve`, refusing (404) anything that resolves outside the root; with
+/// [`PACKAGE_CACHE_CONTROL`] under [`PACKAGE_PREFIX`], [`STATIC_CACHE_CONTROL`] elsewhere.
 async fn static_files(root: Arc<PathBuf>, req: Request) -> Response {
     if !resolves_inside(&root, req.uri().path()) {
         return StatusCode::NOT_FOUND.into_response();
     }
-    match ServeDir::new(root.as_path()).oneshot(req).await {
+    let cache = if req.uri().path().starts_with(PACKAGE_PREFIX) {
+        PACKAGE_CACHE_CONTROL
+    } else {
+        STATIC_CACHE_CONTROL
+    };
+    let files = SetResponseHeader::overriding(
+        ServeDir::new(root.as_path()),
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static(cache),
+    );
+    match files.oneshot(req).await {
         Ok(res) => res.map(Body::new),
         Err(e) => match e {},
     }
+}
+
+/// `GET /h5/` and `/h5/index.html` of `--serve`: the page with the gateway's current key
+/// configuration in its [`KEYS_PLACEHOLDER`] (a page without the placeholder is served as it is).
+async fn h5_page(State(s): State<Arc<AppState>>, root: Arc<PathBuf>) -> Response {
+    use base64::Engine as _;
+    let Ok(html) = tokio::fs::read_to_string(root.join("h5").join("index.html")).await else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let keys = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s.gateway.key_config_list());
+    let filled = format!(r#"<meta name="h5-access-keys" content="{keys}">"#);
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, STATIC_CACHE_CONTROL),
+        ],
+        html.replacen(KEYS_PLACEHOLDER, &filled, 1),
+    )
+        .into_response()
 }
 
 async fn healthz() -> &'static str {
@@ -512,7 +580,7 @@ fn build_gateway(
         .service("echo", services::echo)
         .service("quote", services::Quote::new(rates));
     for p in &catalogue.products {
-        builder = builder.product(p.id.clone(), p.page.to_string());
+        builder = builder.product(p.id.clone(), minify_json(p.page.get()));
     }
     for (name, service) in &options.upstreams {
         builder = builder.service(name.clone(), service.clone());
@@ -566,6 +634,28 @@ pub fn app_and_gateway(options: &Options) -> Result<(Router, Arc<Gateway>), Setu
     // The gateway's own routes (the library's router), plus the mock's demo and test routes.
     let v1 = http::routes(Arc::clone(&gateway));
     let mut mock = Router::new().route("/demo/partner/launch", post(demo_launch));
+    let root = match &options.serve {
+        Some(dir) => {
+            Some(Arc::new(std::fs::canonicalize(dir).map_err(|e| {
+                SetupError(format!("--serve {}: {e}", dir.display()))
+            })?))
+        }
+        None => None,
+    };
+    // The demo's H5 page with the current key configuration in it (static, so any Host).
+    let mut pages = Router::new();
+    if let Some(root) = &root {
+        let (a, b) = (Arc::clone(root), Arc::clone(root));
+        pages = pages
+            .route(
+                "/h5/",
+                get(move |s: State<Arc<AppState>>| h5_page(s, Arc::clone(&a))),
+            )
+            .route(
+                "/h5/index.html",
+                get(move |s: State<Arc<AppState>>| h5_page(s, Arc::clone(&b))),
+            );
+    }
     if options.test_hooks {
         mock = mock
             .route("/test/tamper/v1/exchange", post(tamper_exchange))
@@ -575,7 +665,8 @@ pub fn app_and_gateway(options: &Options) -> Result<(Router, Arc<Gateway>), Setu
     let mock = mock.layer(middleware::from_fn(loopback_host_only));
     let mut router = v1
         .clone()
-        .merge(mock.with_state(state))
+        .merge(mock.with_state(Arc::clone(&state)))
+        .merge(pages.with_state(state))
         .route("/healthz", get(healthz));
     if options.test_hooks {
         router = router.nest(
@@ -584,10 +675,7 @@ pub fn app_and_gateway(options: &Options) -> Result<(Router, Arc<Gateway>), Setu
                 .layer(middleware::from_fn(loopback_host_only)),
         );
     }
-    if let Some(dir) = &options.serve {
-        let root = std::fs::canonicalize(dir)
-            .map_err(|e| SetupError(format!("--serve {}: {e}", dir.display())))?;
-        let root = Arc::new(root);
+    if let Some(root) = root {
         router = router.fallback(move |req: Request| static_files(root.clone(), req));
     }
     let limit = options.request_timeout.unwrap_or(REQUEST_TIMEOUT);
@@ -595,7 +683,14 @@ pub fn app_and_gateway(options: &Options) -> Result<(Router, Arc<Gateway>), Setu
     if let Some(rl) = options.rate_limit {
         router = http::rate_limit(router, rl);
     }
+    // Compressed (gzip, brotli) where the client accepts it: pages, scripts, the .wasm, JSON and
+    // problem documents; never the encrypted bodies (`application/vnd.h5-access.*`) or the key
+    // configuration (random bytes: they do not compress).
+    let compress = DefaultPredicate::new()
+        .and(NotForContentType::const_new("application/vnd.h5-access."))
+        .and(NotForContentType::const_new("application/ohttp-keys"));
     let router = http::protect(router, limit)
+        .layer(CompressionLayer::new().compress_when(compress))
         .layer(http::cors(|origin| is_loopback_origin(origin.as_bytes())))
         .layer(middleware::from_fn(http::access_log));
     Ok((router, gateway))
