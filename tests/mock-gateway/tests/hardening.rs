@@ -84,6 +84,15 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// Whether any `Vary` header of the answer lists `field` (a compressing server adds its own
+/// `Vary: accept-encoding` line beside the CORS layer's).
+fn varies_on(headers: &[(String, String)], field: &str) -> bool {
+    headers
+        .iter()
+        .filter(|(k, _)| k == "vary")
+        .any(|(_, v)| v.split(',').any(|f| f.trim() == field))
+}
+
 /// Asserts a problem document with `status` and `code`, and returns the headers.
 fn assert_problem(reply: &str, status: u16, code: &str) -> Vec<(String, String)> {
     let (s, headers, body) = parse(reply);
@@ -118,10 +127,7 @@ async fn stack_errors_are_problem_documents() {
         header(&h, "access-control-allow-origin"),
         Some("http://127.0.0.1:9")
     );
-    assert!(
-        header(&h, "vary").is_some_and(|v| v.contains("origin")),
-        "{r:?}"
-    );
+    assert!(varies_on(&h, "origin"), "{r:?}");
 
     let r = raw(
         &addr,
@@ -492,7 +498,7 @@ async fn cors_and_cache_headers() {
         header(&h, "access-control-allow-origin"),
         Some("http://localhost:5")
     );
-    assert!(header(&h, "vary").is_some_and(|v| v.contains("origin")));
+    assert!(varies_on(&h, "origin"), "{r:?}");
     // A preflight from a disallowed origin: answered, without Access-Control-Allow-Origin.
     let r = raw(
         &addr,
