@@ -162,32 +162,46 @@ pub const MAX_MAX_AGE: u64 = 1 << 31;
 /// every other directive are ignored. `Age` is not read (a cross-origin page cannot see it
 /// without `Access-Control-Expose-Headers`, and the SDK's requests bypass the browser cache).
 pub fn max_age(cache_control: &str) -> u64 {
+    // As bytes, like `is_media_type` (no `str` pattern or Unicode trimming in the wasm).
     let mut first: Option<u64> = None;
-    for directive in cache_control.split(',') {
-        let (name, value) = match directive.split_once('=') {
-            Some((n, v)) => (n.trim(), Some(v.trim())),
-            None => (directive.trim(), None),
-        };
-        if name.eq_ignore_ascii_case("no-store") || name.eq_ignore_ascii_case("no-cache") {
+    for directive in cache_control.as_bytes().split(|b| *b == b',') {
+        let eq = directive.iter().position(|b| *b == b'=');
+        let name = trim_ows(
+            directive
+                .get(..eq.unwrap_or(directive.len()))
+                .unwrap_or_default(),
+        );
+        if name.eq_ignore_ascii_case(b"no-store") || name.eq_ignore_ascii_case(b"no-cache") {
             return 0;
         }
-        if first.is_none() && name.eq_ignore_ascii_case("max-age") {
-            let digits = value.unwrap_or_default();
-            let digits = digits
-                .strip_prefix('"')
-                .and_then(|d| d.strip_suffix('"'))
-                .unwrap_or(digits);
+        if first.is_none() && name.eq_ignore_ascii_case(b"max-age") {
+            let value = eq.and_then(|i| directive.get(i + 1..)).unwrap_or_default();
+            let digits = match trim_ows(value) {
+                [b'"', inner @ .., b'"'] => inner,
+                other => other,
+            };
             let mut n: u64 = 0;
-            let ok = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
-            for b in digits.bytes().filter(|_| ok) {
+            for b in digits {
                 n = n
                     .saturating_mul(10)
                     .saturating_add(u64::from(b.wrapping_sub(b'0')));
             }
+            let ok = !digits.is_empty() && digits.iter().all(u8::is_ascii_digit);
             first = Some(if ok { n.min(MAX_MAX_AGE) } else { 0 });
         }
     }
     first.unwrap_or(0)
+}
+
+/// `bytes` without the HTTP whitespace (SP, HTAB) around it.
+fn trim_ows(mut bytes: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = bytes {
+        bytes = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = bytes {
+        bytes = rest;
+    }
+    bytes
 }
 
 /// What an answer is, once read.
@@ -214,14 +228,7 @@ pub fn is_media_type(content_type: &str, expected: &str) -> bool {
     // As bytes: HTTP whitespace (SP, HTAB) trimmed, everything from the first `;` dropped.
     let bytes = content_type.as_bytes();
     let end = bytes.iter().position(|b| *b == b';').unwrap_or(bytes.len());
-    let mut essence = bytes.get(..end).unwrap_or_default();
-    while let [b' ' | b'\t', rest @ ..] = essence {
-        essence = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = essence {
-        essence = rest;
-    }
-    essence.eq_ignore_ascii_case(expected.as_bytes())
+    trim_ows(bytes.get(..end).unwrap_or_default()).eq_ignore_ascii_case(expected.as_bytes())
 }
 
 /// Reads an answer to a request that accepts `expected`.

@@ -146,14 +146,15 @@ impl<T: Transport> Client<T> {
     ///
     /// First, a list the client fetched that is now as old as its `max-age` (or older) is
     /// fetched again (docs/PROTOCOL.md §3.3); if that fails, nothing is sealed and the error is
-    /// returned (NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE marked retryable: nothing was sent
-    /// but the keys request), the old list kept for the next operation to try again.
+    /// returned, the old list kept for the next operation to try again.
     ///
     /// On the RFC 9458 §5.3 stale-key signal: one refresh of the key configuration and one
     /// retry in a new encapsulation (new `enc`, and a new request id if `seal` draws one); a
     /// second signal is KEY_CONFIG, and so is a signal in answer to a list fetched by this
     /// operation (never more than one keys request per operation). Nothing else is retried
-    /// (RFC 9458 §6.5).
+    /// (RFC 9458 §6.5). A keys request that fails, before sealing or after the signal, gives
+    /// its error with NETWORK, TIMEOUT, HTTP_STATUS and BAD_RESPONSE marked retryable: nothing
+    /// was spent (the signal is sent before any decryption).
     ///
     /// Errors: those of `seal`, [`Transport::send`], [`read_answer`] and
     /// [`fetch_keys`](Self::fetch_keys).
@@ -161,12 +162,14 @@ impl<T: Transport> Client<T> {
         &self,
         seal: &mut dyn FnMut(&KeyConfig) -> Result<Pending, ClientError>,
     ) -> Result<(Pending, Vec<u8>), ClientError> {
-        let stale = self.keys.borrow().stale(self.transport.now_seconds());
-        if stale {
-            self.fetch_keys().await.map_err(unspent)?;
-        }
-        let mut refreshed = stale;
+        // One keys request at most: before sealing (a stale list) or after a stale-key signal.
+        let mut refresh = self.keys.borrow().stale(self.transport.now_seconds());
+        let mut refreshed = false;
         loop {
+            if refresh {
+                refreshed = true;
+                self.fetch_keys().await.map_err(unspent)?;
+            }
             let pending = seal(&self.keys.borrow().config)?;
             let request = pending.http_request();
             let accept = request.accept;
@@ -176,8 +179,7 @@ impl<T: Transport> Client<T> {
                 Answer::StaleKey if refreshed => return Err(ErrorCode::KeyConfig.into()),
                 Answer::StaleKey => {
                     drop(pending);
-                    refreshed = true;
-                    self.fetch_keys().await?;
+                    refresh = true;
                 }
             }
         }
