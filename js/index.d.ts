@@ -22,11 +22,15 @@ export interface H5ClientOptions {
   /**
    * The gateway's initial key configuration: the `application/ohttp-keys` bytes of
    * `GET {gateway}/v1/keys` (RFC 9458 §3.2), as bytes or standard/URL-safe base64; `create`
-   * then makes no request. Omitted: fetched from the gateway once by `create` (sent while the
-   * `.wasm` loads, not after), and cached by
-   * the client. Either way, on the RFC 9458 §5.3 stale-key signal (422 `ohttp-key` problem) the
-   * client fetches `GET {gateway}/v1/keys` once, replaces the configuration it holds (this one
-   * included) and retries once; a second signal is KEY_CONFIG.
+   * then makes no request, and the configuration is pinned (never fetched again but on the
+   * stale-key signal). Omitted: fetched from the gateway by `create` (sent while the `.wasm`
+   * loads, not after) and cached by the client for its `Cache-Control: max-age` (from when the
+   * request was sent; none, `no-store` or `no-cache`: 0): an exchange or call with an older
+   * list fetches it once first, and fails with that request's error if it fails. Either way,
+   * on the RFC 9458 §5.3 stale-key signal (422 `ohttp-key` problem) the client fetches
+   * `GET {gateway}/v1/keys` once, replaces the configuration it holds (this one included) and
+   * retries once; a second signal, or one in answer to a list fetched by the same operation,
+   * is KEY_CONFIG. At most one keys request per operation.
    */
   keyConfig?: Uint8Array | string;
   /**

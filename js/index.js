@@ -324,9 +324,10 @@ function prefetchKeys(options) {
  * KEY_CONFIG, NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE, UNSUPPORTED_BROWSER, LOAD_FAILED).
  */
 H5Client.create = async function (options) {
+  const keysAt = Date.now(); // when the early keys request is sent: the list's max-age counts from it
   const keys = prefetchKeys(options);
   await init(options !== null && typeof options === "object" ? options.wasm : undefined, options);
-  return create(options, keys);
+  return create(options, keys, keysAt);
 };
 // `free()` and `[Symbol.dispose]()` are `close()`: the session stays readable (`page`, `closed`);
 // its wasm object is released when garbage-collected. Symbol.dispose only where it exists

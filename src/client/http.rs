@@ -117,6 +117,13 @@ pub struct HttpAnswer {
     pub content_type: String,
     /// The body, or `None` when it was longer than [`body_cap`]`(status)`.
     pub body: Option<Vec<u8>>,
+    /// The `Cache-Control` header, `""` if absent (read for a key list: [`max_age`]).
+    pub cache_control: String,
+    /// When the request was sent, if before [`Transport::send`](super::Transport::send) was
+    /// called (an answer the driver prefetched, e.g. the loader's early `GET /v1/keys`): seconds
+    /// since the Unix epoch on the transport's clock. `None`: sent by this `send` (the client
+    /// takes the time it called `send`).
+    pub sent_at: Option<u64>,
 }
 
 impl core::fmt::Debug for HttpAnswer {
@@ -125,6 +132,8 @@ impl core::fmt::Debug for HttpAnswer {
             .field("status", &self.status)
             .field("content_type", &self.content_type)
             .field("body_len", &self.body.as_ref().map(Vec::len))
+            .field("cache_control", &self.cache_control)
+            .field("sent_at", &self.sent_at)
             .finish()
     }
 }
@@ -138,6 +147,61 @@ pub struct Problem {
     pub problem_type: Option<String>,
     /// `code`: the gateway's own code (docs/PROTOCOL.md §6).
     pub code: Option<String>,
+}
+
+/// Largest freshness lifetime taken from a `max-age`, seconds: 2^31 (RFC 9111 §1.2.2, a larger
+/// delta-seconds is read as this).
+pub const MAX_MAX_AGE: u64 = 1 << 31;
+
+/// How long a key list served with `cache_control` (a `Cache-Control` header value, `""` if
+/// absent) may be used before it is fetched again, seconds (RFC 9111 §5.2.2,
+/// docs/PROTOCOL.md §3.3): its first `max-age` directive (digits, optionally quoted; capped at
+/// [`MAX_MAX_AGE`]). 0, meaning "fetch it again before every seal", when there is no `max-age`,
+/// when the first one is not digits, or when a `no-store` or `no-cache` directive is present
+/// (with or without an argument). Directive names compare case-insensitively; `s-maxage` and
+/// every other directive are ignored. `Age` is not read (a cross-origin page cannot see it
+/// without `Access-Control-Expose-Headers`, and the SDK's requests bypass the browser cache).
+pub fn max_age(cache_control: &str) -> u64 {
+    // As bytes, like `is_media_type` (no `str` pattern or Unicode trimming in the wasm).
+    let mut first: Option<u64> = None;
+    for directive in cache_control.as_bytes().split(|b| *b == b',') {
+        let eq = directive.iter().position(|b| *b == b'=');
+        let name = trim_ows(
+            directive
+                .get(..eq.unwrap_or(directive.len()))
+                .unwrap_or_default(),
+        );
+        if name.eq_ignore_ascii_case(b"no-store") || name.eq_ignore_ascii_case(b"no-cache") {
+            return 0;
+        }
+        if first.is_none() && name.eq_ignore_ascii_case(b"max-age") {
+            let value = eq.and_then(|i| directive.get(i + 1..)).unwrap_or_default();
+            let digits = match trim_ows(value) {
+                [b'"', inner @ .., b'"'] => inner,
+                other => other,
+            };
+            let mut n: u64 = 0;
+            for b in digits {
+                n = n
+                    .saturating_mul(10)
+                    .saturating_add(u64::from(b.wrapping_sub(b'0')));
+            }
+            let ok = !digits.is_empty() && digits.iter().all(u8::is_ascii_digit);
+            first = Some(if ok { n.min(MAX_MAX_AGE) } else { 0 });
+        }
+    }
+    first.unwrap_or(0)
+}
+
+/// `bytes` without the HTTP whitespace (SP, HTAB) around it.
+fn trim_ows(mut bytes: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = bytes {
+        bytes = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = bytes {
+        bytes = rest;
+    }
+    bytes
 }
 
 /// What an answer is, once read.
@@ -164,14 +228,7 @@ pub fn is_media_type(content_type: &str, expected: &str) -> bool {
     // As bytes: HTTP whitespace (SP, HTAB) trimmed, everything from the first `;` dropped.
     let bytes = content_type.as_bytes();
     let end = bytes.iter().position(|b| *b == b';').unwrap_or(bytes.len());
-    let mut essence = bytes.get(..end).unwrap_or_default();
-    while let [b' ' | b'\t', rest @ ..] = essence {
-        essence = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = essence {
-        essence = rest;
-    }
-    essence.eq_ignore_ascii_case(expected.as_bytes())
+    trim_ows(bytes.get(..end).unwrap_or_default()).eq_ignore_ascii_case(expected.as_bytes())
 }
 
 /// Reads an answer to a request that accepts `expected`.

@@ -45,6 +45,10 @@ pub struct Fetch {
     /// the answer's URL is the one it would have requested (or empty: a Response a page's fetch
     /// wrapper made). Read and checked like any answer.
     pub prefetched_keys: core::cell::RefCell<Option<Promise>>,
+    /// When the loader sent that request: seconds since the Unix epoch (`Date.now()`), or
+    /// `None` if it did not say. The answer taken from it carries it as its `sent_at`, so the
+    /// list's `max-age` counts from then.
+    pub prefetched_at: Option<u64>,
 }
 
 /// A timer: resolves `timeout_ms` after creation; cleared when dropped.
@@ -168,6 +172,7 @@ impl Fetch {
             _ => None,
         };
         let mut answer = JsValue::UNDEFINED;
+        let mut sent_at = None;
         if let Some(early) = prefetched {
             // The loader's request, if it is this one: the same URL (the same WHATWG parser made
             // both; redirects are refused), or none (a Response a page's fetch wrapper made
@@ -176,6 +181,7 @@ impl Fetch {
             let from = get(&early, "url")?.as_string().unwrap_or_default();
             if from.is_empty() || from == url {
                 answer = early;
+                sent_at = self.prefetched_at;
             }
         }
         if answer.is_undefined() {
@@ -195,6 +201,11 @@ impl Fetch {
             .get("content-type")
             .map_err(network)?
             .unwrap_or_default();
+        // A CORS-safelisted response header: readable cross-origin.
+        let cache_control = headers
+            .get("cache-control")
+            .map_err(network)?
+            .unwrap_or_default();
         let body = get(&answer, "body")?;
         let body = if body.is_null() {
             None
@@ -206,6 +217,8 @@ impl Fetch {
             status,
             content_type,
             body,
+            cache_control,
+            sent_at,
         })
     }
 }

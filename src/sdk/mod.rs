@@ -83,8 +83,8 @@ fn to_js(e: ClientError) -> JsValue {
 
 /// One asynchronous operation of the public API.
 enum Op {
-    /// `H5Client.create(options)` (and the loader's early keys request, if any).
-    Create(JsValue, JsValue),
+    /// `H5Client.create(options)` (and the loader's early keys request and its time, if any).
+    Create(JsValue, JsValue, JsValue),
     /// `client.exchange(accessToken, options)`.
     Exchange(Rc<Client<Fetch>>, JsValue, JsValue),
     /// `session.call(service, body)`.
@@ -102,7 +102,7 @@ enum Op {
 fn promise(op: Op) -> Promise {
     future_to_promise(async move {
         match op {
-            Op::Create(options, keys) => create(options, keys).await,
+            Op::Create(options, keys, keys_at) => create(options, keys, keys_at).await,
             Op::Exchange(client, at, options) => exchange(client, at, options).await,
             Op::Call(client, session, service, body) => call(client, session, service, body).await,
         }
@@ -193,7 +193,11 @@ pub struct H5Client {
     inner: Rc<Client<Fetch>>,
 }
 
-async fn create(options: JsValue, prefetched_keys: JsValue) -> Result<JsValue, ClientError> {
+async fn create(
+    options: JsValue,
+    prefetched_keys: JsValue,
+    prefetched_at: JsValue,
+) -> Result<JsValue, ClientError> {
     if !options.is_object() {
         return Err(ClientError::invalid(Argument::Options));
     }
@@ -214,19 +218,15 @@ async fn create(options: JsValue, prefetched_keys: JsValue) -> Result<JsValue, C
         base,
         timeout_ms,
         prefetched_keys: RefCell::new(prefetched_keys.dyn_into::<Promise>().ok()),
+        prefetched_at: prefetched_at
+            .as_f64()
+            .filter(|ms| ms.is_finite() && *ms >= 0.0)
+            .map(|ms| (ms / 1000.0) as u64),
     };
     let client = if key_config.is_undefined() {
-        // No access token is involved yet: what failed on the way may be tried again.
-        Client::connect(transport).await.map_err(|e| {
-            let again = matches!(
-                e.code,
-                ErrorCode::Network
-                    | ErrorCode::Timeout
-                    | ErrorCode::HttpStatus
-                    | ErrorCode::BadResponse
-            );
-            e.retryable(again)
-        })?
+        // No access token is involved yet: what failed on the way may be tried again (the
+        // core marks it).
+        Client::connect(transport).await?
     } else {
         let bytes = if let Some(text) = key_config.as_string() {
             base64(&text).ok_or(ClientError::new(ErrorCode::KeyConfig))?
@@ -294,9 +294,10 @@ impl H5Client {
     /// (INVALID_ARGUMENT, KEY_CONFIG, NETWORK, TIMEOUT, HTTP_STATUS, BAD_RESPONSE).
     /// `js/index.js` loads the wasm first (UNSUPPORTED_BROWSER, LOAD_FAILED), and passes as
     /// `keys` the `GET {gateway}/v1/keys` it started meanwhile when there is no `keyConfig` (a
-    /// promise of its `fetch`; anything else: none).
-    pub fn create(options: JsValue, keys: JsValue) -> Promise {
-        promise(Op::Create(options, keys))
+    /// promise of its `fetch`; anything else: none) and as `keys_at` when it sent it
+    /// (`Date.now()`, milliseconds; anything else: the time the wasm takes the answer).
+    pub fn create(options: JsValue, keys: JsValue, keys_at: JsValue) -> Promise {
+        promise(Op::Create(options, keys, keys_at))
     }
 
     /// `client.exchange(accessToken, { product })`: seals the AT to the gateway key, posts it

@@ -277,6 +277,49 @@ const tests = {
     eq(e.status, 404, "status");
   },
 
+  async fetched_key_list_older_than_its_max_age_is_fetched_again_first() {
+    // The gateway serves the list with `public, max-age=300`, read cross-origin (Cache-Control
+    // is CORS-safelisted). The clock is moved ahead through Date.now, which the SDK reads: 290 s
+    // is inside the gateway's 300-s request window (the exchange opens), 310 s outside it
+    // (CLOCK_SKEW: sealed and sent all the same).
+    const realNow = Date.now;
+    const seen = [];
+    const record = (f) => (input, init) => {
+      const url = typeof input === "string" ? input : input.url;
+      seen.push(`${init?.method ?? input.method ?? "GET"} ${new URL(url).pathname}`);
+      return f(input, init);
+    };
+    const exchangeAhead = async (client, ahead) => {
+      const at = await mint(["wealth-01"]);
+      seen.length = 0;
+      const started = realNow.call(Date);
+      Date.now = () => started + ahead * 1000;
+      try {
+        return await withFetch(record, () =>
+          client.exchange(at, { product: "wealth-01" }).then(
+            (session) => (jsonEq(session.page, pageOf("wealth-01")), "opened"),
+            (e) => (e instanceof H5.H5AccessError ? e.code : String(e)),
+          ),
+        );
+      } finally {
+        Date.now = realNow;
+      }
+    };
+    const client = await create();
+    for (const [ahead, requests, outcome] of [
+      [290, "POST /v1/exchange", "opened"],
+      [310, "GET /v1/keys,POST /v1/exchange", "CLOCK_SKEW"],
+      [310, "POST /v1/exchange", "CLOCK_SKEW"], // the refetched list counts from its own request
+    ]) {
+      eq(await exchangeAhead(client, ahead), outcome, `outcome ${ahead} s on`);
+      eq(seen.join(","), requests, `requests ${ahead} s on`);
+    }
+    // A pinned keyConfig is never fetched again.
+    const pinned = await create({ keyConfig: await keys() });
+    eq(await exchangeAhead(pinned, 3600), "CLOCK_SKEW", "pinned: outcome");
+    eq(seen.join(","), "POST /v1/exchange", "pinned: requests");
+  },
+
   async stale_pinned_key_as_base64_also_refreshes() {
     const k = await staleKeys(98);
     const b64 = btoa(String.fromCharCode(...k)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");

@@ -23,11 +23,14 @@ function script(...answers) {
     const a = answers.shift();
     if (a === undefined) throw new TypeError("no more answers");
     if (typeof a === "function") return a(req);
-    return new Response(a.body ?? null, { status: a.status ?? 200, headers: a.type ? { "content-type": a.type } : {} });
+    const headers = a.type ? { "content-type": a.type } : {};
+    if (a.cache) headers["cache-control"] = a.cache;
+    return new Response(a.body ?? null, { status: a.status ?? 200, headers });
   };
   return seen;
 }
-const keysAnswer = { type: "application/ohttp-keys", body: KEYS };
+// As the gateway serves it: cached for 300 s.
+const keysAnswer = { type: "application/ohttp-keys", body: KEYS, cache: "public, max-age=300" };
 async function rejects(p, code) {
   const e = await p.then(() => assert.fail(`expected ${code}`), (err) => err);
   assert.ok(e instanceof H5.H5AccessError, String(e));
@@ -119,6 +122,49 @@ test("stale-key signal: one refresh and one retry, a second signal is KEY_CONFIG
     const e = await rejects(client.exchange("AT.x", { product: "wealth-01" }), "HTTP_STATUS");
     assert.equal(seen.length, 1);
     assert.equal(e.status, a.status);
+  }
+});
+
+test("max-age: a fetched list is fetched again once, before sealing, when as old as its max-age from the loader's request", async () => {
+  const realNow = Date.now;
+  let now = 1_790_000_000_000;
+  Date.now = () => now;
+  try {
+    const refused = { status: 503, type: "application/problem+json", body: '{"code":"INTERNAL"}' };
+    const slowKeys = () => {
+      now += 10_000; // the keys answer arrives 10 s after the loader sent the request
+      return new Response(KEYS, { headers: { "content-type": "application/ohttp-keys", "cache-control": "public, max-age=300" } });
+    };
+    const seen = script(slowKeys, refused, keysAnswer, refused, refused);
+    const client = await create();
+    const sent = 1_790_000_000_000;
+    const exchange = async (at) => {
+      now = at;
+      const e = await rejects(client.exchange("AT.x", { product: "wealth-01" }), "HTTP_STATUS");
+      assert.equal(e.status, 503);
+    };
+    const GET = ["GET", "https://gw.test/v1/keys"];
+    const POST = ["POST", "https://gw.test/v1/exchange"];
+    await exchange(sent + 299_999); // 299 s after the loader sent its request: fresh
+    assert.deepEqual(seen.map((r) => [r.method, r.url]), [GET, POST]);
+    await exchange(sent + 300_000); // 300 s: stale, fetched again once, then sealed
+    assert.deepEqual(seen.map((r) => [r.method, r.url]), [GET, POST, GET, POST]);
+    await exchange(sent + 599_999); // the new list counts from its own request
+    assert.deepEqual(seen.map((r) => [r.method, r.url]), [GET, POST, GET, POST, POST]);
+    // A failed refetch seals nothing: its error, retryable (the AT was not sent).
+    const seen2 = script(refused);
+    now = sent + 10_000_000;
+    const e = await rejects(client.exchange("AT.x", { product: "wealth-01" }), "HTTP_STATUS");
+    assert.equal(e.retryable, true);
+    assert.deepEqual(seen2.map((r) => [r.method, r.url]), [GET]);
+    // A pinned keyConfig is never fetched again.
+    const seen3 = script(refused);
+    const pinned = await create({ keyConfig: KEYS });
+    now += 1_000_000_000;
+    await rejects(pinned.exchange("AT.x", { product: "wealth-01" }), "HTTP_STATUS");
+    assert.deepEqual(seen3.map((r) => [r.method, r.url]), [POST]);
+  } finally {
+    Date.now = realNow;
   }
 });
 

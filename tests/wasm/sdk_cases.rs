@@ -5,15 +5,15 @@
 // `Transport`, the error codes. The SDK's JavaScript surface (gloo-net fetch, JSON, the classes)
 // is tested by tests/js/ and tests/browser/.
 
-use core::cell::RefCell;
+use core::cell::{Cell, RefCell};
 use core::future::Future;
 use core::pin::pin;
 use core::task::{Context, Poll, Waker};
 
 use h5_access::client::{
-    body_cap, first_config, reason, is_media_type, read_answer, sanitize_code, seal_exchange, Answer, Argument, Client,
+    body_cap, first_config, reason, is_media_type, max_age, read_answer, sanitize_code, seal_exchange, Answer, Argument, Client,
     ClientError, ErrorCode, HttpAnswer, HttpRequest, Method, Pending, Problem, Transport,
-    MAX_ANSWER_LEN, MAX_EXP, MAX_PROBLEM_LEN, STALE_KEY_PROBLEM_TYPE,
+    MAX_ANSWER_LEN, MAX_EXP, MAX_MAX_AGE, MAX_PROBLEM_LEN, STALE_KEY_PROBLEM_TYPE,
 };
 use h5_access::protocol::{
     codes, decapsulate_request, CallRequest, CallResponse, Channel, ExchangeRequest,
@@ -348,6 +348,8 @@ fn answer(status: u16, content_type: &str, body: Option<&[u8]>) -> HttpAnswer {
         status,
         content_type: content_type.into(),
         body: body.map(<[u8]>::to_vec),
+        cache_control: String::new(),
+        sent_at: None,
     }
 }
 
@@ -432,6 +434,8 @@ fn answers_are_read_by_status_media_type_and_problem() {
 struct Script {
     answers: RefCell<Vec<Result<HttpAnswer, ClientError>>>,
     seen: RefCell<Vec<HttpRequest>>,
+    /// The scripted clock, seconds.
+    now: Cell<u64>,
 }
 
 impl Script {
@@ -440,6 +444,7 @@ impl Script {
         Self {
             answers: RefCell::new(answers),
             seen: RefCell::new(Vec::new()),
+            now: Cell::new(NOW),
         }
     }
 
@@ -462,7 +467,7 @@ impl Transport for Script {
     }
 
     fn now_seconds(&self) -> u64 {
-        NOW
+        self.now.get()
     }
 }
 
@@ -591,4 +596,227 @@ fn nothing_else_is_retried() {
     let e = ready(client.exchange("AT.x", "no such product")).unwrap_err();
     assert_eq!(e.argument, Some(Argument::Product));
     assert!(client.transport().seen().is_empty());
+}
+
+// ---- the key list's max-age (docs/PROTOCOL.md §3.3) ----
+
+/// A key list answer for `key` served with `Cache-Control: cache_control`.
+fn keys_cached(key: &KeyPair, cache_control: &str) -> Result<HttpAnswer, ClientError> {
+    let mut a = keys_answer(key)?;
+    a.cache_control = cache_control.into();
+    Ok(a)
+}
+
+const GET_KEYS: (Method, &str) = (Method::Get, "/v1/keys");
+const POST_EXCHANGE: (Method, &str) = (Method::Post, "/v1/exchange");
+
+#[case]
+fn max_age_is_read_from_cache_control() {
+    for (header, expected) in [
+        ("public, max-age=300", 300),
+        ("max-age=300", 300),
+        ("MAX-AGE = 300 , public", 300),
+        ("max-age=\"60\"", 60),
+        ("max-age=0", 0),
+        ("max-age=60, max-age=1", 60),
+        ("max-age=99999999999999999999999", MAX_MAX_AGE),
+        ("", 0),
+        ("public", 0),
+        ("s-maxage=300", 0),
+        ("max-age=", 0),
+        ("max-age=-1", 0),
+        ("max-age=1.5", 0),
+        ("max-age=abc, max-age=300", 0),
+        ("max-age=300, no-store", 0),
+        ("No-Cache, max-age=300", 0),
+        ("max-age=300, no-cache=\"set-cookie\"", 0),
+    ] {
+        assert_eq!(max_age(header), expected, "{header:?}");
+    }
+    assert_eq!(MAX_MAX_AGE, 2_147_483_648);
+}
+
+#[case]
+fn a_fetched_list_is_refetched_once_when_older_than_its_max_age() {
+    let rotated = KeyPair::derive(9, b"the rotated gateway key material........");
+    // Fetched at NOW with max-age=300.
+    let script = Script::new(vec![
+        keys_cached(&gateway_key(), "public, max-age=300"),
+        Err(ClientError::new(ErrorCode::Network)), // the exchange at NOW + 299
+        keys_cached(&rotated, "public, max-age=300"), // at NOW + 301: refetched first
+        Err(ClientError::new(ErrorCode::Network)),
+        Err(ClientError::new(ErrorCode::Network)), // NOW + 301 again: fresh from NOW + 301
+    ]);
+    let client = ready(Client::connect(script)).unwrap();
+    client.transport().now.set(NOW + 299);
+    assert_eq!(code(ready(client.exchange("AT.x", "wealth-01"))), ErrorCode::Network);
+    assert_eq!(client.transport().seen(), [GET_KEYS, POST_EXCHANGE]);
+    assert_eq!(client.transport().seen.borrow()[1].body[0], 7, "sealed to the first list");
+    client.transport().now.set(NOW + 301);
+    assert_eq!(code(ready(client.exchange("AT.x", "wealth-01"))), ErrorCode::Network);
+    assert_eq!(
+        client.transport().seen(),
+        [GET_KEYS, POST_EXCHANGE, GET_KEYS, POST_EXCHANGE]
+    );
+    assert_eq!(client.transport().seen.borrow()[3].body[0], 9, "sealed to the refetched list");
+    assert_eq!(client.key_config().key_id(), 9);
+    // The refetched list counts from its own fetch (NOW + 301): no second refetch.
+    assert_eq!(code(ready(client.exchange("AT.x", "wealth-01"))), ErrorCode::Network);
+    assert_eq!(client.transport().seen().len(), 5);
+    assert_eq!(client.transport().seen()[4], POST_EXCHANGE);
+}
+
+#[case]
+fn a_list_is_stale_at_exactly_its_max_age_and_no_cache_is_zero() {
+    for (cache_control, later, refetched) in [
+        ("max-age=300", 300, true),
+        ("max-age=300", 0, false),
+        ("max-age=0", 0, true),
+        ("", 0, true),
+        ("max-age=300, no-store", 1, true),
+    ] {
+        let mut answers = vec![keys_cached(&gateway_key(), cache_control)];
+        if refetched {
+            answers.push(keys_cached(&gateway_key(), cache_control));
+        }
+        answers.push(Err(ClientError::new(ErrorCode::Network)));
+        let client = ready(Client::connect(Script::new(answers))).unwrap();
+        client.transport().now.set(NOW + later);
+        assert_eq!(code(ready(client.exchange("AT.x", "wealth-01"))), ErrorCode::Network);
+        let expected: &[(Method, &str)] = if refetched {
+            &[GET_KEYS, GET_KEYS, POST_EXCHANGE]
+        } else {
+            &[GET_KEYS, POST_EXCHANGE]
+        };
+        assert_eq!(client.transport().seen(), expected, "{cache_control:?} at +{later}");
+    }
+    // A clock that went back before the fetch: refetched.
+    let script = Script::new(vec![
+        keys_cached(&gateway_key(), "max-age=300"),
+        keys_cached(&gateway_key(), "max-age=300"),
+        Err(ClientError::new(ErrorCode::Network)),
+    ]);
+    let client = ready(Client::connect(script)).unwrap();
+    client.transport().now.set(NOW - 1);
+    assert_eq!(code(ready(client.exchange("AT.x", "wealth-01"))), ErrorCode::Network);
+    assert_eq!(client.transport().seen(), [GET_KEYS, GET_KEYS, POST_EXCHANGE]);
+}
+
+#[case]
+fn a_prefetched_list_counts_from_when_it_was_sent() {
+    // The loader sent the keys request at NOW - 10; the client took the answer at NOW.
+    let mut early = keys_cached(&gateway_key(), "max-age=300").unwrap();
+    early.sent_at = Some(NOW - 10);
+    let script = Script::new(vec![
+        Ok(early.clone()),
+        Err(ClientError::new(ErrorCode::Network)),
+        keys_cached(&gateway_key(), "max-age=300"),
+        Err(ClientError::new(ErrorCode::Network)),
+    ]);
+    let client = ready(Client::connect(script)).unwrap();
+    client.transport().now.set(NOW + 289);
+    assert_eq!(code(ready(client.exchange("AT.x", "wealth-01"))), ErrorCode::Network);
+    assert_eq!(client.transport().seen(), [GET_KEYS, POST_EXCHANGE]);
+    client.transport().now.set(NOW + 290);
+    assert_eq!(code(ready(client.exchange("AT.x", "wealth-01"))), ErrorCode::Network);
+    assert_eq!(
+        client.transport().seen(),
+        [GET_KEYS, POST_EXCHANGE, GET_KEYS, POST_EXCHANGE]
+    );
+    // A `sent_at` after the time `send` was called is not believed.
+    early.sent_at = Some(NOW + 1_000);
+    let script = Script::new(vec![
+        Ok(early),
+        keys_cached(&gateway_key(), "max-age=300"),
+        Err(ClientError::new(ErrorCode::Network)),
+    ]);
+    let client = ready(Client::connect(script)).unwrap();
+    client.transport().now.set(NOW + 300);
+    assert_eq!(code(ready(client.exchange("AT.x", "wealth-01"))), ErrorCode::Network);
+    assert_eq!(client.transport().seen(), [GET_KEYS, GET_KEYS, POST_EXCHANGE]);
+}
+
+#[case]
+fn a_pinned_key_config_is_never_refetched() {
+    let script = Script::new(vec![
+        Err(ClientError::new(ErrorCode::Network)),
+        Err(ClientError::new(ErrorCode::Network)),
+    ]);
+    let client = Client::with_key_config(script, &keys()).unwrap();
+    for later in [0, 1_000_000] {
+        client.transport().now.set(NOW + later);
+        assert_eq!(code(ready(client.exchange("AT.x", "wealth-01"))), ErrorCode::Network);
+    }
+    assert_eq!(client.transport().seen(), [POST_EXCHANGE, POST_EXCHANGE]);
+    // Replaced after a stale-key signal, the list is a fetched one: its max-age holds.
+    let rotated = KeyPair::derive(9, b"the rotated gateway key material........");
+    let script = Script::new(vec![
+        stale(),
+        keys_cached(&rotated, "max-age=300"),
+        Err(ClientError::new(ErrorCode::Network)),
+        keys_cached(&rotated, "max-age=300"),
+        Err(ClientError::new(ErrorCode::Network)),
+    ]);
+    let client = Client::with_key_config(script, &keys()).unwrap();
+    assert_eq!(code(ready(client.exchange("AT.x", "wealth-01"))), ErrorCode::Network);
+    client.transport().now.set(NOW + 300);
+    assert_eq!(code(ready(client.exchange("AT.x", "wealth-01"))), ErrorCode::Network);
+    assert_eq!(
+        client.transport().seen(),
+        [POST_EXCHANGE, GET_KEYS, POST_EXCHANGE, GET_KEYS, POST_EXCHANGE]
+    );
+}
+
+#[case]
+fn a_failed_refetch_seals_nothing_and_one_keys_request_per_operation() {
+    // The refetch fails: nothing is sealed, the error is the fetch's (retryable: nothing was
+    // spent), the old list is kept and the next operation tries again.
+    let script = Script::new(vec![
+        keys_cached(&gateway_key(), "max-age=300"),
+        Err(ClientError::new(ErrorCode::Timeout)),
+        Ok(answer(503, PROBLEM, Some(b"about:blank INTERNAL"))),
+        Ok(answer(200, "application/ohttp-keys", Some(&[0, 9, 1]))),
+        keys_cached(&gateway_key(), "max-age=300"),
+        Err(ClientError::new(ErrorCode::Network)),
+    ]);
+    let client = ready(Client::connect(script)).unwrap();
+    client.transport().now.set(NOW + 400);
+    let e = ready(client.exchange("AT.x", "wealth-01")).unwrap_err();
+    assert_eq!((e.code, e.retryable), (ErrorCode::Timeout, true));
+    let e = ready(client.exchange("AT.x", "wealth-01")).unwrap_err();
+    assert_eq!((e.code, e.status, e.retryable), (ErrorCode::HttpStatus, Some(503), true));
+    let e = ready(client.exchange("AT.x", "wealth-01")).unwrap_err();
+    assert_eq!((e.code, e.retryable), (ErrorCode::KeyConfig, false));
+    assert_eq!(client.key_config(), config(), "the old list kept");
+    assert_eq!(code(ready(client.exchange("AT.x", "wealth-01"))), ErrorCode::Network);
+    assert_eq!(
+        client.transport().seen(),
+        [GET_KEYS, GET_KEYS, GET_KEYS, GET_KEYS, GET_KEYS, POST_EXCHANGE]
+    );
+    // A stale-key signal in answer to a list this operation fetched: KEY_CONFIG, no second
+    // keys request.
+    let script = Script::new(vec![
+        keys_cached(&gateway_key(), "max-age=300"),
+        keys_cached(&gateway_key(), "max-age=300"),
+        stale(),
+    ]);
+    let client = ready(Client::connect(script)).unwrap();
+    client.transport().now.set(NOW + 300);
+    let e = ready(client.exchange("AT.x", "wealth-01")).unwrap_err();
+    assert_eq!((e.code, e.status), (ErrorCode::KeyConfig, None));
+    assert_eq!(client.transport().seen(), [GET_KEYS, GET_KEYS, POST_EXCHANGE]);
+    // The one stale-key retry still holds for a fresh list: 422, refresh, retry.
+    let script = Script::new(vec![
+        keys_cached(&gateway_key(), "max-age=300"),
+        stale(),
+        keys_cached(&gateway_key(), "max-age=300"),
+        Err(ClientError::new(ErrorCode::Network)),
+    ]);
+    let client = ready(Client::connect(script)).unwrap();
+    client.transport().now.set(NOW + 299);
+    assert_eq!(code(ready(client.exchange("AT.x", "wealth-01"))), ErrorCode::Network);
+    assert_eq!(
+        client.transport().seen(),
+        [GET_KEYS, POST_EXCHANGE, GET_KEYS, POST_EXCHANGE]
+    );
 }

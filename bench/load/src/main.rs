@@ -307,6 +307,8 @@ async fn fire(
                     status,
                     content_type,
                     body: Some(body),
+                    cache_control: String::new(),
+                    sent_at: None,
                 },
             })
         }
