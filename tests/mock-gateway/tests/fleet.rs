@@ -614,3 +614,35 @@ async fn the_mock_refuses_a_redis_that_may_evict_keys() {
     assert_eq!(exchange_code(&x), "ISSUED");
     gw.kill();
 }
+
+/// F4 (PROTOCOL §3.3) through SIGHUP: a key file that gives an id in use (here the previous
+/// HPKE id 1) a different key is refused; the keys stay as they were (same ids, same public
+/// keys) and the instance keeps serving; the next good file is applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_that_reuses_a_key_id_for_another_key_is_refused() {
+    let dir = TempDir::new("keys-reuse");
+    let path = dir.0.join("keys.json");
+    let write = |text: String| std::fs::write(&path, text).unwrap();
+    write(key_file(&[(2, 0x12), (1, 0x11)], &[(2, 0x22), (1, 0x21)]));
+    let p = path.to_str().unwrap().to_owned();
+    let gw = Instance::start(&["--key-file", &p]);
+    let k2 = KeyPair::from_private_key(2, &[0x12; 32]).unwrap();
+    assert_eq!(gw.key().await.encode(), k2.config().encode());
+    let list = gw.get_bytes("/v1/keys").await;
+
+    for bad in [
+        key_file(&[(3, 0x13), (1, 0x99)], &[(3, 0x23), (2, 0x22)]),
+        key_file(&[(2, 0x12), (1, 0x11)], &[(3, 0x23), (2, 0x99)]),
+    ] {
+        write(bad);
+        gw.hangup();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(gw.get_bytes("/v1/keys").await, list);
+        let at = gw.test_at("u-reuse").await;
+        assert_eq!(exchange_code(&exchange(&gw, &at).await.0), "ISSUED");
+    }
+    write(key_file(&[(3, 0x13), (2, 0x12)], &[(3, 0x23), (2, 0x22)]));
+    gw.hangup();
+    gw.wait_for_key_ids(&[3, 2]).await;
+    gw.kill();
+}
