@@ -29,6 +29,8 @@ mod exchange;
 pub mod http;
 mod key_file;
 mod key_ring;
+#[cfg(any(feature = "http", feature = "redis"))]
+mod log_limit;
 mod partner_api;
 mod partners;
 #[cfg(feature = "redis")]

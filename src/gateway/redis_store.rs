@@ -34,6 +34,7 @@ use redis::cluster::ClusterConfig;
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, FromRedisValue, Script};
 
+use super::log_limit::LogLimiter;
 use super::store::{ReplayStore, StoreError, StoreFuture, MAX_KEY_LEN};
 
 /// Default key prefix: every key the gateway writes starts with `h5:`.
@@ -238,6 +239,9 @@ pub struct RedisStore {
     increment: Script,
     /// `true` once every node was seen with `noeviction` (or the check is overridden).
     policy_ok: std::sync::atomic::AtomicBool,
+    /// Failure log lines: at most one a second, with the count left out (an outage fails
+    /// every request; docs/PROTOCOL.md §11).
+    fail_log: LogLimiter,
 }
 
 impl fmt::Debug for RedisStore {
@@ -307,6 +311,7 @@ impl RedisStore {
             timeout: t,
             increment: Script::new(INCREMENT_SCRIPT),
             policy_ok: std::sync::atomic::AtomicBool::new(config.allow_eviction),
+            fail_log: LogLimiter::new(),
         })
     }
 
@@ -410,9 +415,14 @@ impl RedisStore {
     async fn ensure_policy(&self) -> Result<(), StoreError> {
         match self.check_policy().await {
             Ok(()) => Ok(()),
-            Err(RedisOpenError::Unreachable) => Err(StoreError::Unavailable),
             Err(e) => {
-                tracing::error!(code = e.code(), "redis store: {e}; refusing requests");
+                if let Some(suppressed) = self.fail_log.admit() {
+                    tracing::error!(
+                        code = e.code(),
+                        suppressed,
+                        "redis store: {e}; refusing requests"
+                    );
+                }
                 Err(StoreError::Unavailable)
             }
         }
@@ -434,7 +444,10 @@ impl RedisStore {
                 Connection::Cluster(c) => cmd.query_async(&mut c.clone()).await,
             }
         };
-        finish(tokio::time::timeout(self.timeout, run).await)
+        finish(
+            &self.fail_log,
+            tokio::time::timeout(self.timeout, run).await,
+        )
     }
 
     async fn increment_script(&self, key: &[u8], ttl: u64) -> Result<u64, StoreError> {
@@ -447,31 +460,34 @@ impl RedisStore {
                 Connection::Cluster(c) => invocation.invoke_async(&mut c.clone()).await,
             }
         };
-        finish(tokio::time::timeout(self.timeout, run).await)
+        finish(
+            &self.fail_log,
+            tokio::time::timeout(self.timeout, run).await,
+        )
     }
 }
 
 /// Maps a command's outcome to the store's: an elapsed timeout or a Redis timeout is
 /// [`StoreError::Timeout`], any other failure [`StoreError::Unavailable`]. Logs the error kind
-/// (never keys or values).
-fn finish<T>(
+/// (never keys or values) through `log`: at most one line a second, with the number of
+/// failures left out since the last one.
+fn finish<T, C: governor::clock::Clock>(
+    log: &LogLimiter<C>,
     r: Result<redis::RedisResult<T>, tokio::time::error::Elapsed>,
 ) -> Result<T, StoreError> {
-    match r {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) if e.is_timeout() => {
-            tracing::warn!("redis store: command timed out");
-            Err(StoreError::Timeout)
-        }
-        Ok(Err(e)) => {
-            tracing::warn!(kind = ?e.kind(), "redis store: command failed");
-            Err(StoreError::Unavailable)
-        }
-        Err(_) => {
-            tracing::warn!("redis store: command timed out");
-            Err(StoreError::Timeout)
+    let (err, kind) = match r {
+        Ok(Ok(v)) => return Ok(v),
+        Ok(Err(e)) if e.is_timeout() => (StoreError::Timeout, None),
+        Ok(Err(e)) => (StoreError::Unavailable, Some(e.kind())),
+        Err(_) => (StoreError::Timeout, None),
+    };
+    if let Some(suppressed) = log.admit() {
+        match kind {
+            None => tracing::warn!(suppressed, "redis store: command timed out"),
+            Some(kind) => tracing::warn!(?kind, suppressed, "redis store: command failed"),
         }
     }
+    Err(err)
 }
 
 impl ReplayStore for RedisStore {
@@ -553,6 +569,31 @@ mod tests {
             ),
             RedisConfigError::ZeroTimeout
         );
+    }
+
+    /// F6: a failing Redis fails every command; the warnings are at most one a second, with
+    /// the count left out (the `http` accept loop's limiter, on governor's fake clock here).
+    #[test]
+    fn failure_warnings_are_rate_limited() {
+        use governor::clock::FakeRelativeClock;
+        let clock = FakeRelativeClock::default();
+        let log = LogLimiter::with_clock(clock.clone());
+        let failed = || -> Result<redis::RedisResult<u8>, tokio::time::error::Elapsed> {
+            Ok(Err(redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "connection refused",
+            ))))
+        };
+        assert_eq!(finish(&log, failed()), Err(StoreError::Unavailable));
+        assert_eq!(log.suppressed(), 0);
+        for _ in 0..99 {
+            assert_eq!(finish(&log, failed()), Err(StoreError::Unavailable));
+        }
+        assert_eq!(log.suppressed(), 99);
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(log.admit(), Some(99));
+        assert_eq!(finish(&log, Ok(Ok(7u8))), Ok(7));
+        assert_eq!(log.suppressed(), 0);
     }
 
     #[tokio::test]
