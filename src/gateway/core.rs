@@ -166,36 +166,39 @@ impl Gateway {
     /// Makes `key` current; the old current key becomes the previous one and the older
     /// previous key is dropped (requests naming it then get `KEY_UNKNOWN`).
     ///
-    /// Errors: [`ConfigError::DuplicateKeyId`] if `key` has the current key's id.
+    /// Errors (nothing changes): [`ConfigError::DuplicateKeyId`] if `key` has the current key's
+    /// id; [`ConfigError::KeyIdReused`] if it has the previous key's id with another key.
     pub fn rotate_key(&self, key: KeyPair) -> Result<(), ConfigError> {
-        self.keys.rotate(key).map_err(ConfigError::DuplicateKeyId)
+        self.keys.rotate(key).map_err(ConfigError::hpke)
     }
 
     /// Makes `key` the ticket key that seals new tokens; tokens of the previous ticket key
     /// stay valid until they expire, those of older keys become invalid.
     ///
     /// Errors: [`ConfigError::DuplicateTicketKeyId`] if `key` has the current ticket key's id
-    /// (nothing changes: accepting it would make every outstanding AT and VT unreadable).
+    /// (nothing changes: accepting it would make every outstanding AT and VT unreadable);
+    /// [`ConfigError::TicketKeyIdReused`] if it has the previous key's id with another secret.
     pub fn rotate_ticket_key(&self, key: TicketKey) -> Result<(), ConfigError> {
-        self.ticket_keys
-            .rotate(key)
-            .map_err(ConfigError::DuplicateTicketKeyId)
+        self.ticket_keys.rotate(key).map_err(ConfigError::ticket)
     }
 
     /// Replaces the HPKE keys at once (a reload of key files): `current` is advertised first
     /// and seals nothing (HPKE keys only open requests); `previous` stays accepted.
     ///
-    /// Errors: [`ConfigError::DuplicateKeyId`] if both share an id (nothing changes).
+    /// Errors (nothing changes): [`ConfigError::DuplicateKeyId`] if both share an id;
+    /// [`ConfigError::KeyIdReused`] if an id held now (current or previous) comes with a
+    /// different HPKE public key (docs/PROTOCOL.md §3.3).
     pub fn set_keys(&self, current: KeyPair, previous: Option<KeyPair>) -> Result<(), ConfigError> {
         self.keys
             .replace(current, previous)
-            .map_err(ConfigError::DuplicateKeyId)
+            .map_err(ConfigError::hpke)
     }
 
     /// Replaces the ticket keys at once (a reload of key files): `current` seals new tokens,
     /// both open them.
     ///
-    /// Errors: [`ConfigError::DuplicateTicketKeyId`] if both share an id (nothing changes).
+    /// Errors (nothing changes): [`ConfigError::DuplicateTicketKeyId`] if both share an id;
+    /// [`ConfigError::TicketKeyIdReused`] if an id held now comes with a different secret.
     pub fn set_ticket_keys(
         &self,
         current: TicketKey,
@@ -203,7 +206,7 @@ impl Gateway {
     ) -> Result<(), ConfigError> {
         self.ticket_keys
             .replace(current, previous)
-            .map_err(ConfigError::DuplicateTicketKeyId)
+            .map_err(ConfigError::ticket)
     }
 
     pub(super) fn window_ok(&self, t: u64, now: u64) -> bool {

@@ -109,6 +109,44 @@ pub enum ConfigError {
     /// The current and previous ticket keys share a key id (tokens name their ticket key by
     /// id, so a duplicate would make every outstanding AT and VT unreadable).
     DuplicateTicketKeyId(u8),
+    /// An HPKE key id the gateway holds now (current or previous) would name a different
+    /// public key: a client holding the old configuration could not recover
+    /// (docs/PROTOCOL.md §3.3). Names the id only.
+    KeyIdReused(u8),
+    /// A ticket key id the gateway holds now would name a different secret (outstanding
+    /// tokens would stop opening). Names the id only.
+    TicketKeyIdReused(u8),
+}
+
+impl ConfigError {
+    /// Stable upper-case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ConfigError::BadProductId(_) => "BAD_PRODUCT_ID",
+            ConfigError::BadPage(_) => "BAD_PAGE",
+            ConfigError::BadPartnerId(_) => "BAD_PARTNER_ID",
+            ConfigError::WeakPartnerSecret(_) => "WEAK_PARTNER_SECRET",
+            ConfigError::BadServiceName(_) => "BAD_SERVICE_NAME",
+            ConfigError::DuplicateKeyId(_) => "DUPLICATE_KEY_ID",
+            ConfigError::DuplicateTicketKeyId(_) => "DUPLICATE_TICKET_KEY_ID",
+            ConfigError::KeyIdReused(_) => "KEY_ID_REUSED",
+            ConfigError::TicketKeyIdReused(_) => "TICKET_KEY_ID_REUSED",
+        }
+    }
+
+    pub(super) fn hpke(e: super::key_ring::RingError) -> Self {
+        match e {
+            super::key_ring::RingError::Duplicate(id) => ConfigError::DuplicateKeyId(id),
+            super::key_ring::RingError::Reused(id) => ConfigError::KeyIdReused(id),
+        }
+    }
+
+    pub(super) fn ticket(e: super::key_ring::RingError) -> Self {
+        match e {
+            super::key_ring::RingError::Duplicate(id) => ConfigError::DuplicateTicketKeyId(id),
+            super::key_ring::RingError::Reused(id) => ConfigError::TicketKeyIdReused(id),
+        }
+    }
 }
 
 impl fmt::Display for ConfigError {
@@ -129,6 +167,14 @@ impl fmt::Display for ConfigError {
             ConfigError::BadServiceName(s) => write!(f, "bad service name {s:?}"),
             ConfigError::DuplicateKeyId(id) => write!(f, "duplicate HPKE key id {id}"),
             ConfigError::DuplicateTicketKeyId(id) => write!(f, "duplicate ticket key id {id}"),
+            ConfigError::KeyIdReused(id) => write!(
+                f,
+                "HPKE key id {id} is in use with a different key (a key id is never reused)"
+            ),
+            ConfigError::TicketKeyIdReused(id) => write!(
+                f,
+                "ticket key id {id} is in use with a different secret (a key id is never reused)"
+            ),
         }
     }
 }

@@ -122,6 +122,8 @@ impl Gateway {
         .encode() else {
             return refuse_exchange(&ctx, codes::INTERNAL);
         };
+        // The plaintext holds the VT: zeroized when dropped below.
+        let msg = zeroize::Zeroizing::new(msg);
         // Sealed now (it needs the CSPRNG), so that no failure can follow the consumption of
         // the AT: after the `at:` insert below only `Ok` is returned.
         let Ok(sealed_issued) = ctx.seal_response(&msg) else {

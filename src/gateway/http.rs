@@ -30,7 +30,6 @@
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -43,7 +42,6 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use governor::{Quota, RateLimiter};
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use tower::{ServiceBuilder, ServiceExt as _};
 use tower_governor::governor::GovernorConfigBuilder;
@@ -58,6 +56,7 @@ use super::core::{
     MAX_REQUEST_LEN, PROBLEM_MEDIA_TYPE,
 };
 use super::error::PreDecapError;
+use super::log_limit::LogLimiter;
 use super::partners::PartnerRequest;
 
 /// Default whole-request timeout of [`protect`]: 10 s.
@@ -494,31 +493,6 @@ impl ServeConfig {
     }
 }
 
-/// Logs `what` at most once a second (governor), with the number of events not logged since.
-struct LogLimiter {
-    limiter: governor::DefaultDirectRateLimiter,
-    suppressed: AtomicU64,
-}
-
-impl LogLimiter {
-    fn new() -> Self {
-        Self {
-            limiter: RateLimiter::direct(Quota::per_second(NonZeroU32::MIN)),
-            suppressed: AtomicU64::new(0),
-        }
-    }
-
-    /// Whether to log now; if so, how many events were suppressed since the last log.
-    fn admit(&self) -> Option<u64> {
-        if self.limiter.check().is_ok() {
-            Some(self.suppressed.swap(0, Ordering::Relaxed))
-        } else {
-            self.suppressed.fetch_add(1, Ordering::Relaxed);
-            None
-        }
-    }
-}
-
 /// Serves `router` on `listener` (HTTP/1.1, hyper) until `shutdown` completes, then lets the
 /// open connections finish. Each request carries [`ConnectInfo<SocketAddr>`] (for
 /// [`rate_limit`]). Bounds ([`ServeConfig`]): connections past `max_connections` are closed as
@@ -632,7 +606,7 @@ mod tests {
         for _ in 0..5 {
             assert_eq!(l.admit(), None);
         }
-        assert_eq!(l.suppressed.load(Ordering::Relaxed), 5);
+        assert_eq!(l.suppressed(), 5);
     }
 
     /// A client's rate-limit key: IPv4 as is, IPv6 by /64, v4-mapped IPv6 as IPv4.

@@ -212,9 +212,14 @@ impl KeySet {
 impl Gateway {
     /// Swaps in `keys` (a reload of the key file, e.g. on SIGHUP): HPKE keys and ticket keys
     /// both, each list as a whole. Requests in flight finish with the keys they started with.
+    /// A key id the gateway holds now (current or previous) may appear again only with the same
+    /// key (docs/PROTOCOL.md §3.3); both lists are checked before either is swapped.
     ///
-    /// Errors: [`ConfigError::DuplicateKeyId`], [`ConfigError::DuplicateTicketKeyId`]
-    /// (nothing changes; [`KeySet::parse`] already refuses both).
+    /// Errors (nothing changes): [`ConfigError::DuplicateKeyId`],
+    /// [`ConfigError::DuplicateTicketKeyId`] ([`KeySet::parse`] already refuses both);
+    /// [`ConfigError::KeyIdReused`] (an HPKE key id held now with a different public key),
+    /// [`ConfigError::TicketKeyIdReused`] (a ticket key id with a different secret). Each
+    /// names the key id, never key material.
     pub fn apply_keys(&self, keys: KeySet) -> Result<(), ConfigError> {
         let KeySet {
             hpke,
@@ -222,9 +227,12 @@ impl Gateway {
             ticket,
             previous_ticket,
         } = keys;
-        if previous_ticket.as_ref().map(TicketKey::id) == Some(ticket.id()) {
-            return Err(ConfigError::DuplicateTicketKeyId(ticket.id()));
-        }
+        self.keys
+            .check_replace(&hpke, previous_hpke.as_ref())
+            .map_err(ConfigError::hpke)?;
+        self.ticket_keys
+            .check_replace(&ticket, previous_ticket.as_ref())
+            .map_err(ConfigError::ticket)?;
         self.set_keys(hpke, previous_hpke)?;
         self.set_ticket_keys(ticket, previous_ticket)
     }
@@ -318,5 +326,82 @@ mod tests {
             KeySet::load(std::path::Path::new("/nonexistent/h5-keys.json")).unwrap_err(),
             KeyFileError::Unreadable
         );
+    }
+
+    /// PROTOCOL §3.3 on reload: an id held now (current or previous) with another key is
+    /// refused, naming the id only, and neither list changes (checked before either swaps).
+    #[test]
+    fn a_reload_never_reuses_a_key_id_for_another_key() {
+        let file = |h: &[(u8, &str)], t: &[(u8, &str)]| {
+            let list = |v: &[(u8, &str)], name: &str| {
+                v.iter()
+                    .map(|(id, k)| format!(r#"{{"key_id":{id},"{name}":"{k}"}}"#))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            let text = format!(
+                r#"{{"hpke_keys":[{}],"ticket_keys":[{}]}}"#,
+                list(h, "private_key"),
+                list(t, "secret")
+            );
+            KeySet::parse(text.as_bytes()).unwrap()
+        };
+        let gw = Gateway::builder(
+            KeyPair::from_private_key(1, &[1; 32]).unwrap(),
+            TicketKey::from_bytes(1, &[1; 32]),
+        )
+        .build()
+        .unwrap();
+        gw.apply_keys(file(&[(2, B), (1, A)], &[(2, B), (1, A)]))
+            .unwrap();
+        let before = gw.key_config_list();
+        let tickets = |gw: &Gateway| {
+            let k = gw.ticket_keys.snapshot();
+            (
+                k.iter().map(TicketKey::id).collect::<Vec<_>>(),
+                k[0].same_secret(&TicketKey::from_bytes(2, &[2; 32])),
+            )
+        };
+        // HPKE id 1 (previous) with key B; id 2 (current) with key A.
+        let cases = [
+            (
+                file(&[(3, A), (1, B)], &[(3, A)]),
+                ConfigError::KeyIdReused(1),
+            ),
+            (file(&[(2, A)], &[(2, B)]), ConfigError::KeyIdReused(2)),
+            // Ticket id 1 with secret B, the HPKE list fine: nothing swapped either.
+            (
+                file(&[(3, A), (2, B)], &[(3, A), (1, B)]),
+                ConfigError::TicketKeyIdReused(1),
+            ),
+        ];
+        for (set, want) in cases {
+            let got = gw.apply_keys(set).unwrap_err();
+            assert_eq!(got, want);
+            assert_eq!(
+                got.code(),
+                if matches!(want, ConfigError::KeyIdReused(_)) {
+                    "KEY_ID_REUSED"
+                } else {
+                    "TICKET_KEY_ID_REUSED"
+                }
+            );
+            assert!(
+                !got.to_string().contains(A) && !got.to_string().contains(B),
+                "{got}"
+            );
+            assert_eq!(gw.key_config_list(), before);
+            assert_eq!(tickets(&gw), (vec![2, 1], true));
+        }
+        assert_eq!(
+            ConfigError::KeyIdReused(1).to_string(),
+            "HPKE key id 1 is in use with a different key (a key id is never reused)"
+        );
+        // The same keys again, swapped, or with a new id: accepted.
+        gw.apply_keys(file(&[(1, A), (2, B)], &[(1, A), (2, B)]))
+            .unwrap();
+        gw.apply_keys(file(&[(3, A), (1, A)], &[(3, A), (1, A)]))
+            .unwrap();
+        assert_eq!(gw.current_key_id(), 3);
     }
 }

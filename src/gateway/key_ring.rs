@@ -12,11 +12,18 @@ use super::tokens::TicketKey;
 pub(crate) trait RingKey: Clone {
     /// The key id (HPKE key id, RFC 9458 §3; ticket key id, docs/PROTOCOL.md §8).
     fn ring_id(&self) -> u8;
+    /// Whether `other` is the same key (not only the same id).
+    fn same_key(&self, other: &Self) -> bool;
 }
 
 impl RingKey for KeyPair {
     fn ring_id(&self) -> u8 {
         self.key_id()
+    }
+
+    /// The same HPKE public key (public: a plain comparison).
+    fn same_key(&self, other: &Self) -> bool {
+        self.config().public_key() == other.config().public_key()
     }
 }
 
@@ -24,6 +31,21 @@ impl RingKey for TicketKey {
     fn ring_id(&self) -> u8 {
         self.id()
     }
+
+    /// The same secret (compared in constant time, [`TicketKey::same_secret`]).
+    fn same_key(&self, other: &Self) -> bool {
+        self.same_secret(other)
+    }
+}
+
+/// Why a [`KeyRing`] refused new keys (nothing changed). Carries the key id only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RingError {
+    /// The two new keys share this id (or a rotation names the current key's id).
+    Duplicate(u8),
+    /// This id is held now (current or previous) by a different key: reusing it would make
+    /// a client holding the old configuration fail with no retry (docs/PROTOCOL.md §3.3).
+    Reused(u8),
 }
 
 /// The current key (first) and at most one previous key (second).
@@ -39,6 +61,32 @@ impl<K: RingKey> KeyRing<K> {
         Ok(Self {
             keys: RwLock::new(Self::slice(current, previous)?),
         })
+    }
+
+    /// The first new key whose id a held key has with a different key.
+    fn reused<'a>(held: &[K], new: impl IntoIterator<Item = &'a K>) -> Result<(), RingError>
+    where
+        K: 'a,
+    {
+        for n in new {
+            if held
+                .iter()
+                .any(|h| h.ring_id() == n.ring_id() && !h.same_key(n))
+            {
+                return Err(RingError::Reused(n.ring_id()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether [`replace`](Self::replace) would accept these keys now (changes nothing).
+    ///
+    /// Errors: as `replace`.
+    pub(crate) fn check_replace(&self, current: &K, previous: Option<&K>) -> Result<(), RingError> {
+        if previous.map(RingKey::ring_id) == Some(current.ring_id()) {
+            return Err(RingError::Duplicate(current.ring_id()));
+        }
+        Self::reused(&self.snapshot(), core::iter::once(current).chain(previous))
     }
 
     fn slice(current: K, previous: Option<K>) -> Result<Arc<[K]>, u8> {
@@ -62,23 +110,29 @@ impl<K: RingKey> KeyRing<K> {
     /// Makes `next` current; the current key becomes the previous one, the previous one is
     /// dropped.
     ///
-    /// Errors: `next`'s id, if it is the current key's (nothing changes).
-    pub(crate) fn rotate(&self, next: K) -> Result<(), u8> {
+    /// Errors (nothing changes): [`RingError::Duplicate`] if `next` has the current key's id;
+    /// [`RingError::Reused`] if it has the previous key's id but is another key.
+    pub(crate) fn rotate(&self, next: K) -> Result<(), RingError> {
         let mut keys = self.keys.write().unwrap_or_else(|e| e.into_inner());
         let current = keys.first().cloned();
         if current.as_ref().map(RingKey::ring_id) == Some(next.ring_id()) {
-            return Err(next.ring_id());
+            return Err(RingError::Duplicate(next.ring_id()));
         }
-        *keys = Self::slice(next, current)?;
+        Self::reused(&keys, [&next])?;
+        *keys = Self::slice(next, current).map_err(RingError::Duplicate)?;
         Ok(())
     }
 
-    /// Replaces both keys at once (a reload from files).
+    /// Replaces both keys at once (a reload from files). A key id held now may come back only
+    /// with the same key.
     ///
-    /// Errors: the duplicate id, if both share one (nothing changes).
-    pub(crate) fn replace(&self, current: K, previous: Option<K>) -> Result<(), u8> {
-        let next = Self::slice(current, previous)?;
-        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = next;
+    /// Errors (nothing changes): [`RingError::Duplicate`] if both share an id;
+    /// [`RingError::Reused`] naming the first new key whose id the current or previous key has
+    /// with a different key.
+    pub(crate) fn replace(&self, current: K, previous: Option<K>) -> Result<(), RingError> {
+        let mut keys = self.keys.write().unwrap_or_else(|e| e.into_inner());
+        Self::reused(&keys, core::iter::once(&current).chain(previous.as_ref()))?;
+        *keys = Self::slice(current, previous).map_err(RingError::Duplicate)?;
         Ok(())
     }
 }
@@ -100,15 +154,49 @@ mod tests {
         assert_eq!(ids(&r), [1]);
         r.rotate(k(2)).unwrap();
         assert_eq!(ids(&r), [2, 1]);
-        assert_eq!(r.rotate(k(2)), Err(2));
+        assert_eq!(r.rotate(k(2)), Err(RingError::Duplicate(2)));
         assert_eq!(ids(&r), [2, 1]);
         r.rotate(k(3)).unwrap();
         assert_eq!(ids(&r), [3, 2]);
-        assert_eq!(r.replace(k(5), Some(k(5))), Err(5));
+        assert_eq!(r.replace(k(5), Some(k(5))), Err(RingError::Duplicate(5)));
         assert_eq!(ids(&r), [3, 2]);
         r.replace(k(5), Some(k(4))).unwrap();
         assert_eq!(ids(&r), [5, 4]);
         r.replace(k(6), None).unwrap();
         assert_eq!(ids(&r), [6]);
+    }
+
+    /// PROTOCOL §3.3: an id held now (current or previous) never comes back with another key.
+    #[test]
+    fn a_held_id_is_not_reused_for_another_key() {
+        let k = |id, b| TicketKey::from_bytes(id, &[b; 32]);
+        let r = KeyRing::new(k(2, 2), Some(k(1, 1))).unwrap();
+        // The previous id with another secret, as current or as previous.
+        assert_eq!(r.replace(k(1, 9), Some(k(2, 2))), Err(RingError::Reused(1)));
+        assert_eq!(r.replace(k(3, 3), Some(k(2, 9))), Err(RingError::Reused(2)));
+        assert_eq!(
+            r.check_replace(&k(3, 3), Some(&k(1, 9))),
+            Err(RingError::Reused(1))
+        );
+        assert_eq!(ids(&r), [2, 1]);
+        assert!(r.snapshot()[0].same_secret(&k(2, 2)));
+        // A rotation onto the previous id with another key.
+        assert_eq!(r.rotate(k(1, 9)), Err(RingError::Reused(1)));
+        assert_eq!(ids(&r), [2, 1]);
+        // The same keys swapped, a same-key rotation back, and new ids are fine.
+        assert_eq!(r.check_replace(&k(1, 1), Some(&k(2, 2))), Ok(()));
+        r.replace(k(1, 1), Some(k(2, 2))).unwrap();
+        assert_eq!(ids(&r), [1, 2]);
+        r.rotate(k(2, 2)).unwrap();
+        assert_eq!(ids(&r), [2, 1]);
+        r.replace(k(4, 4), Some(k(2, 2))).unwrap();
+        assert_eq!(ids(&r), [4, 2]);
+        // HPKE keys: by public key.
+        let h = KeyRing::new(KeyPair::derive(1, &[1; 32]), None).unwrap();
+        assert_eq!(
+            h.replace(KeyPair::derive(1, &[7; 32]), None),
+            Err(RingError::Reused(1))
+        );
+        assert_eq!(h.replace(KeyPair::derive(1, &[1; 32]), None), Ok(()));
     }
 }

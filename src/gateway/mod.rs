@@ -29,6 +29,8 @@ mod exchange;
 pub mod http;
 mod key_file;
 mod key_ring;
+#[cfg(any(feature = "http", feature = "redis"))]
+mod log_limit;
 mod partner_api;
 mod partners;
 #[cfg(feature = "redis")]
@@ -50,8 +52,8 @@ pub use key_file::{KeyFileError, KeySet, MAX_KEY_FILE_LEN};
 pub use partners::{Partner, PartnerRequest};
 #[cfg(feature = "redis")]
 pub use redis_store::{
-    RedisConfigError, RedisStore, RedisStoreConfig, DEFAULT_COMMAND_TIMEOUT, DEFAULT_KEY_PREFIX,
-    MAX_KEY_PREFIX_LEN,
+    RedisConfigError, RedisOpenError, RedisStore, RedisStoreConfig, DEFAULT_COMMAND_TIMEOUT,
+    DEFAULT_KEY_PREFIX, MAX_KEY_PREFIX_LEN,
 };
 pub use service::{CallContext, Service, ServiceError, ServiceFuture};
 pub use store::{

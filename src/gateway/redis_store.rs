@@ -14,6 +14,17 @@
 //! error or an unexpected reply resolves to [`StoreError`] and the gateway refuses the
 //! request. The connection manager (single Redis) and the cluster connection reconnect by
 //! themselves, so once Redis answers again the gateway serves again without a restart.
+//!
+//! Eviction: every key carries a TTL, so under a `volatile-*` or `allkeys-*` `maxmemory-policy`
+//! Redis may evict a used-AT or replay key early and the same AT would then issue a second VT.
+//! The store therefore requires `maxmemory-policy noeviction` on every node (every master of a
+//! cluster): [`RedisStore::connect`] refuses another policy with
+//! [`RedisOpenError::EvictionPolicy`], and a store from [`RedisStore::open`] checks it before its
+//! first command and refuses every request while the policy is another one. The policy is read
+//! with `CONFIG GET maxmemory-policy`, or, where `CONFIG` is disabled or renamed (managed Redis),
+//! from `INFO memory` (`maxmemory_policy`). [`RedisStoreConfig::with_eviction_allowed`] skips the
+//! check for a provider who knowingly accepts the risk. A node reconfigured after the check is
+//! not noticed.
 
 use core::fmt;
 use std::time::Duration;
@@ -23,6 +34,7 @@ use redis::cluster::ClusterConfig;
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, FromRedisValue, Script};
 
+use super::log_limit::LogLimiter;
 use super::store::{ReplayStore, StoreError, StoreFuture, MAX_KEY_LEN};
 
 /// Default key prefix: every key the gateway writes starts with `h5:`.
@@ -60,6 +72,9 @@ pub struct RedisStoreConfig {
     pub key_prefix: Vec<u8>,
     /// Bound on each command, connecting included (default [`DEFAULT_COMMAND_TIMEOUT`]).
     pub command_timeout: Duration,
+    /// Serve even when Redis's `maxmemory-policy` is not `noeviction` (default `false`: refuse).
+    /// An evicted key lets a used AT issue a second VT and a replay through (PROTOCOL.md §12).
+    pub allow_eviction: bool,
 }
 
 impl fmt::Debug for RedisStoreConfig {
@@ -69,6 +84,7 @@ impl fmt::Debug for RedisStoreConfig {
             .field("cluster", &self.cluster)
             .field("key_prefix", &String::from_utf8_lossy(&self.key_prefix))
             .field("command_timeout", &self.command_timeout)
+            .field("allow_eviction", &self.allow_eviction)
             .finish()
     }
 }
@@ -81,6 +97,7 @@ impl RedisStoreConfig {
             cluster: false,
             key_prefix: DEFAULT_KEY_PREFIX.as_bytes().to_vec(),
             command_timeout: DEFAULT_COMMAND_TIMEOUT,
+            allow_eviction: false,
         }
     }
 
@@ -102,6 +119,13 @@ impl RedisStoreConfig {
     /// Sets the command timeout.
     pub fn with_command_timeout(mut self, timeout: Duration) -> Self {
         self.command_timeout = timeout;
+        self
+    }
+
+    /// `true`: skip the `maxmemory-policy noeviction` check (see [`Self::allow_eviction`]); only
+    /// for a provider who knowingly accepts that evicted keys reopen replays.
+    pub fn with_eviction_allowed(mut self, allow: bool) -> Self {
+        self.allow_eviction = allow;
         self
     }
 }
@@ -135,6 +159,71 @@ impl fmt::Display for RedisConfigError {
 
 impl core::error::Error for RedisConfigError {}
 
+/// Why [`RedisStore::connect`] refused to serve. Never carries a URL or a password.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RedisOpenError {
+    /// The configuration is refused ([`RedisConfigError`]).
+    Config(RedisConfigError),
+    /// Redis did not answer the policy check within the command timeout, or not at all.
+    Unreachable,
+    /// A node runs with this `maxmemory-policy` (e.g. `allkeys-lru`), not `noeviction`: keys
+    /// could be evicted before their TTL (override: [`RedisStoreConfig::with_eviction_allowed`]).
+    EvictionPolicy(String),
+    /// Neither `CONFIG GET maxmemory-policy` nor `INFO memory` told the policy.
+    PolicyUnknown,
+}
+
+impl RedisOpenError {
+    /// Stable upper-case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RedisOpenError::Config(_) => "REDIS_CONFIG",
+            RedisOpenError::Unreachable => "REDIS_UNREACHABLE",
+            RedisOpenError::EvictionPolicy(_) => "REDIS_EVICTION_POLICY",
+            RedisOpenError::PolicyUnknown => "REDIS_POLICY_UNKNOWN",
+        }
+    }
+}
+
+impl fmt::Display for RedisOpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RedisOpenError::Config(e) => e.fmt(f),
+            RedisOpenError::Unreachable => f.write_str("Redis did not answer the policy check"),
+            RedisOpenError::EvictionPolicy(p) => write!(
+                f,
+                "Redis maxmemory-policy is {p}, not noeviction: used tokens could be evicted \
+                 and replayed (set maxmemory-policy noeviction)"
+            ),
+            RedisOpenError::PolicyUnknown => {
+                f.write_str("Redis maxmemory-policy unknown (CONFIG GET and INFO memory failed)")
+            }
+        }
+    }
+}
+
+impl core::error::Error for RedisOpenError {}
+
+impl From<RedisConfigError> for RedisOpenError {
+    fn from(e: RedisConfigError) -> Self {
+        RedisOpenError::Config(e)
+    }
+}
+
+/// The `maxmemory_policy` line of an `INFO memory` reply.
+fn policy_from_info(info: &str) -> Option<String> {
+    info.lines()
+        .find_map(|l| l.strip_prefix("maxmemory_policy:"))
+        .map(|p| p.trim().to_owned())
+}
+
+/// The value of a `CONFIG GET maxmemory-policy` reply (RESP2 pair array or RESP3 map).
+fn policy_from_config(v: redis::Value) -> Option<String> {
+    let m: std::collections::HashMap<String, String> = redis::from_redis_value(v).ok()?;
+    m.get("maxmemory-policy").cloned()
+}
+
 #[derive(Clone)]
 enum Connection {
     Single(ConnectionManager),
@@ -148,6 +237,11 @@ pub struct RedisStore {
     prefix: Vec<u8>,
     timeout: Duration,
     increment: Script,
+    /// `true` once every node was seen with `noeviction` (or the check is overridden).
+    policy_ok: std::sync::atomic::AtomicBool,
+    /// Failure log lines: at most one a second, with the count left out (an outage fails
+    /// every request; docs/PROTOCOL.md §11).
+    fail_log: LogLimiter,
 }
 
 impl fmt::Debug for RedisStore {
@@ -166,7 +260,10 @@ impl fmt::Debug for RedisStore {
 impl RedisStore {
     /// Prepares the store without connecting: the first command connects, so a gateway can
     /// start while Redis is down (its requests are refused until Redis answers). Must be
-    /// called inside a Tokio runtime (the connection tasks are spawned on it).
+    /// called inside a Tokio runtime (the connection tasks are spawned on it). Before its first
+    /// command the store checks `maxmemory-policy` (module docs) and refuses every request
+    /// ([`StoreError::Unavailable`]) until every node runs `noeviction`; prefer
+    /// [`connect`](Self::connect), which reports a wrong policy at start.
     ///
     /// Errors: [`RedisConfigError`].
     pub fn open(config: RedisStoreConfig) -> Result<Self, RedisConfigError> {
@@ -213,7 +310,122 @@ impl RedisStore {
             prefix: config.key_prefix,
             timeout: t,
             increment: Script::new(INCREMENT_SCRIPT),
+            policy_ok: std::sync::atomic::AtomicBool::new(config.allow_eviction),
+            fail_log: LogLimiter::new(),
         })
+    }
+
+    /// [`open`](Self::open), then checks now that every node (every master of a cluster) runs
+    /// with `maxmemory-policy noeviction`, unless [`RedisStoreConfig::with_eviction_allowed`].
+    ///
+    /// Errors: [`RedisOpenError`]: `Config`, `Unreachable` (no answer within the command
+    /// timeout), `EvictionPolicy` (the policy a node reported), `PolicyUnknown`.
+    pub async fn connect(config: RedisStoreConfig) -> Result<Self, RedisOpenError> {
+        let store = Self::open(config)?;
+        store.check_policy().await?;
+        Ok(store)
+    }
+
+    /// Checks the eviction policy once; afterwards a no-op.
+    async fn check_policy(&self) -> Result<(), RedisOpenError> {
+        use std::sync::atomic::Ordering;
+        if self.policy_ok.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let policies = match tokio::time::timeout(self.timeout, self.read_policies()).await {
+            Ok(r) => r?,
+            Err(_) => return Err(RedisOpenError::Unreachable),
+        };
+        if policies.is_empty() {
+            return Err(RedisOpenError::PolicyUnknown);
+        }
+        if let Some(bad) = policies.into_iter().find(|p| p != "noeviction") {
+            return Err(RedisOpenError::EvictionPolicy(bad));
+        }
+        self.policy_ok.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Every node's `maxmemory-policy`: `CONFIG GET`, else `INFO memory`.
+    async fn read_policies(&self) -> Result<Vec<String>, RedisOpenError> {
+        let mut config = redis::cmd("CONFIG");
+        config.arg("GET").arg("maxmemory-policy");
+        if let Some(p) = self
+            .route(&config)
+            .await?
+            .into_iter()
+            .map(|v| v.and_then(policy_from_config))
+            .collect::<Option<Vec<_>>>()
+        {
+            return Ok(p);
+        }
+        // CONFIG disabled, renamed or not permitted (managed Redis): INFO.
+        let mut info = redis::cmd("INFO");
+        info.arg("memory");
+        self.route(&info)
+            .await?
+            .into_iter()
+            .map(|v| {
+                v.and_then(|v| redis::from_redis_value::<String>(v).ok())
+                    .and_then(|s| policy_from_info(&s))
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or(RedisOpenError::PolicyUnknown)
+    }
+
+    /// Sends `cmd` to the single Redis, or to every master of the cluster: one reply per node,
+    /// `None` for a node's server error (e.g. unknown command). A transport failure is
+    /// [`RedisOpenError::Unreachable`].
+    async fn route(&self, cmd: &Cmd) -> Result<Vec<Option<redis::Value>>, RedisOpenError> {
+        use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo};
+        let node = |v: redis::Value| match v {
+            redis::Value::ServerError(_) => None,
+            v => Some(v),
+        };
+        let r = match &self.connection {
+            Connection::Single(c) => cmd.query_async(&mut c.clone()).await.map(|v| vec![node(v)]),
+            Connection::Cluster(c) => c
+                .clone()
+                .route_command(
+                    cmd.clone(),
+                    RoutingInfo::MultiNode((MultipleNodeRoutingInfo::AllMasters, None)),
+                )
+                .await
+                .map(|v| match v {
+                    redis::Value::Map(nodes) => nodes.into_iter().map(|(_, v)| node(v)).collect(),
+                    other => vec![node(other)],
+                }),
+        };
+        match r {
+            Ok(v) => Ok(v),
+            Err(e)
+                if e.is_io_error()
+                    || e.is_timeout()
+                    || e.is_connection_dropped()
+                    || e.is_connection_refusal() =>
+            {
+                Err(RedisOpenError::Unreachable)
+            }
+            // A server error (CONFIG renamed, NOPERM): the caller falls back.
+            Err(_) => Ok(vec![None]),
+        }
+    }
+
+    /// Refuses the request while the eviction policy is not known to be `noeviction`.
+    async fn ensure_policy(&self) -> Result<(), StoreError> {
+        match self.check_policy().await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                if let Some(suppressed) = self.fail_log.admit() {
+                    tracing::error!(
+                        code = e.code(),
+                        suppressed,
+                        "redis store: {e}; refusing requests"
+                    );
+                }
+                Err(StoreError::Unavailable)
+            }
+        }
     }
 
     fn key(&self, key: &[u8]) -> Vec<u8> {
@@ -225,16 +437,21 @@ impl RedisStore {
 
     /// Runs `cmd` under the command timeout.
     async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
+        self.ensure_policy().await?;
         let run = async {
             match &self.connection {
                 Connection::Single(c) => cmd.query_async(&mut c.clone()).await,
                 Connection::Cluster(c) => cmd.query_async(&mut c.clone()).await,
             }
         };
-        finish(tokio::time::timeout(self.timeout, run).await)
+        finish(
+            &self.fail_log,
+            tokio::time::timeout(self.timeout, run).await,
+        )
     }
 
     async fn increment_script(&self, key: &[u8], ttl: u64) -> Result<u64, StoreError> {
+        self.ensure_policy().await?;
         let mut invocation = self.increment.key(self.key(key));
         invocation.arg(ttl);
         let run = async {
@@ -243,31 +460,34 @@ impl RedisStore {
                 Connection::Cluster(c) => invocation.invoke_async(&mut c.clone()).await,
             }
         };
-        finish(tokio::time::timeout(self.timeout, run).await)
+        finish(
+            &self.fail_log,
+            tokio::time::timeout(self.timeout, run).await,
+        )
     }
 }
 
 /// Maps a command's outcome to the store's: an elapsed timeout or a Redis timeout is
 /// [`StoreError::Timeout`], any other failure [`StoreError::Unavailable`]. Logs the error kind
-/// (never keys or values).
-fn finish<T>(
+/// (never keys or values) through `log`: at most one line a second, with the number of
+/// failures left out since the last one.
+fn finish<T, C: governor::clock::Clock>(
+    log: &LogLimiter<C>,
     r: Result<redis::RedisResult<T>, tokio::time::error::Elapsed>,
 ) -> Result<T, StoreError> {
-    match r {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) if e.is_timeout() => {
-            tracing::warn!("redis store: command timed out");
-            Err(StoreError::Timeout)
-        }
-        Ok(Err(e)) => {
-            tracing::warn!(kind = ?e.kind(), "redis store: command failed");
-            Err(StoreError::Unavailable)
-        }
-        Err(_) => {
-            tracing::warn!("redis store: command timed out");
-            Err(StoreError::Timeout)
+    let (err, kind) = match r {
+        Ok(Ok(v)) => return Ok(v),
+        Ok(Err(e)) if e.is_timeout() => (StoreError::Timeout, None),
+        Ok(Err(e)) => (StoreError::Unavailable, Some(e.kind())),
+        Err(_) => (StoreError::Timeout, None),
+    };
+    if let Some(suppressed) = log.admit() {
+        match kind {
+            None => tracing::warn!(suppressed, "redis store: command timed out"),
+            Some(kind) => tracing::warn!(?kind, suppressed, "redis store: command failed"),
         }
     }
+    Err(err)
 }
 
 impl ReplayStore for RedisStore {
@@ -349,6 +569,31 @@ mod tests {
             ),
             RedisConfigError::ZeroTimeout
         );
+    }
+
+    /// F6: a failing Redis fails every command; the warnings are at most one a second, with
+    /// the count left out (the `http` accept loop's limiter, on governor's fake clock here).
+    #[test]
+    fn failure_warnings_are_rate_limited() {
+        use governor::clock::FakeRelativeClock;
+        let clock = FakeRelativeClock::default();
+        let log = LogLimiter::with_clock(clock.clone());
+        let failed = || -> Result<redis::RedisResult<u8>, tokio::time::error::Elapsed> {
+            Ok(Err(redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "connection refused",
+            ))))
+        };
+        assert_eq!(finish(&log, failed()), Err(StoreError::Unavailable));
+        assert_eq!(log.suppressed(), 0);
+        for _ in 0..99 {
+            assert_eq!(finish(&log, failed()), Err(StoreError::Unavailable));
+        }
+        assert_eq!(log.suppressed(), 99);
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(log.admit(), Some(99));
+        assert_eq!(finish(&log, Ok(Ok(7u8))), Ok(7));
+        assert_eq!(log.suppressed(), 0);
     }
 
     #[tokio::test]

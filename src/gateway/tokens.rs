@@ -56,6 +56,15 @@ impl core::fmt::Debug for TicketKey {
 }
 
 impl TicketKey {
+    /// Whether `other` holds the same secret (both derived keys compared in constant time,
+    /// `subtle`); the ids are not compared.
+    pub(crate) fn same_secret(&self, other: &Self) -> bool {
+        use subtle::ConstantTimeEq as _;
+        let at = self.at_key.as_slice().ct_eq(other.at_key.as_slice());
+        let vt = self.vt_key.as_slice().ct_eq(other.vt_key.as_slice());
+        bool::from(at & vt)
+    }
+
     /// Builds a ticket key from 32 secret bytes.
     pub fn from_bytes(id: u8, secret: &[u8; 32]) -> Self {
         let hk = Hkdf::<Sha256>::new(Some(TICKET_SALT), secret);

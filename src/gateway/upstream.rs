@@ -132,7 +132,11 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 impl UpstreamService {
-    /// A backend at `url` with the default timeout and cap, no redirects followed.
+    /// A backend at `url` with the default timeout and cap, no redirects followed, and no
+    /// proxy: the default client ignores `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and the system
+    /// proxy settings, so a decrypted call body and the verified context headers go only to
+    /// `url`. A provider whose backend sits behind a proxy passes its own client
+    /// ([`with_client`](Self::with_client), e.g. with `reqwest::Proxy::http`).
     ///
     /// Errors: [`UpstreamConfigError`].
     pub fn new(url: &str) -> Result<Self, UpstreamConfigError> {
@@ -142,6 +146,8 @@ impl UpstreamService {
         }
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // Never a proxy from the environment: it would see the plaintext call (F2).
+            .no_proxy()
             .build()
             .map_err(|_| UpstreamConfigError::Client)?;
         Ok(Self {
@@ -161,7 +167,9 @@ impl UpstreamService {
         self
     }
 
-    /// Uses `client` (connection pool, TLS, proxies as the provider configures them).
+    /// Uses `client` (connection pool, TLS, proxies as the provider configures them). The
+    /// default client uses no proxy; a `reqwest::Client` built by the caller follows
+    /// reqwest's defaults, which read `HTTP_PROXY`/`HTTPS_PROXY` unless it calls `no_proxy()`.
     pub fn with_client(mut self, client: reqwest::Client) -> Self {
         self.client = client;
         self

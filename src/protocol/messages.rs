@@ -314,8 +314,18 @@ impl ExchangeResponse {
     ///
     /// Errors: [`MessageError::TooLarge`] (page over [`MAX_BODY_LEN`], code too long),
     /// [`MessageError::Malformed`] (bad code characters).
+    ///
+    /// An `Issued` answer holds the VT: the buffer is sized up front so that it is never
+    /// reallocated (no copy of the VT is left behind); zeroize it after use (the gateway wraps
+    /// it in `Zeroizing`).
     pub fn encode(&self) -> Result<Vec<u8>, MessageError> {
-        let mut out = vec![VERSION];
+        let mut out = Vec::with_capacity(match self {
+            ExchangeResponse::Issued {
+                issued_token, page, ..
+            } => 1 + 1 + 8 + 2 + issued_token.0.len() + 4 + page.len(),
+            ExchangeResponse::Refused { code } => 1 + 1 + 1 + code.len(),
+        });
+        out.push(VERSION);
         match self {
             ExchangeResponse::Issued {
                 issued_token,
@@ -388,10 +398,12 @@ pub struct CallRequest {
 }
 
 impl CallRequest {
-    fn encode_unbound(&self) -> Result<Vec<u8>, MessageError> {
+    /// The call without its binder, in a zeroized buffer (it holds the VT), sized for the
+    /// binder too so that [`encode`](Self::encode) never reallocates it.
+    fn encode_unbound(&self) -> Result<Zeroizing<Vec<u8>>, MessageError> {
         check_name(&self.service)?;
         check_body(&self.body)?;
-        let mut out = Vec::with_capacity(
+        let out = Vec::with_capacity(
             1 + REQUEST_ID_LEN
                 + 8
                 + 2
@@ -402,6 +414,7 @@ impl CallRequest {
                 + self.body.len()
                 + BINDER_LEN,
         );
+        let mut out = Zeroizing::new(out);
         out.push(VERSION);
         out.extend_from_slice(&self.request_id);
         out.extend_from_slice(&self.client_time.to_be_bytes());
@@ -411,8 +424,9 @@ impl CallRequest {
         Ok(out)
     }
 
-    fn transcript(unbound: &[u8]) -> Vec<u8> {
-        let mut t = Vec::with_capacity(BINDER_CONTEXT.len() + unbound.len());
+    /// The binder's input (holds the VT: zeroized).
+    fn transcript(unbound: &[u8]) -> Zeroizing<Vec<u8>> {
+        let mut t = Zeroizing::new(Vec::with_capacity(BINDER_CONTEXT.len() + unbound.len()));
         t.extend_from_slice(BINDER_CONTEXT);
         t.extend_from_slice(unbound);
         t
@@ -429,7 +443,8 @@ impl CallRequest {
             .call_binder(&Self::transcript(&out))
             .ok_or(MessageError::Malformed)?;
         out.extend_from_slice(&binder);
-        Ok(out)
+        // The caller's buffer is this one (moved out, not copied).
+        Ok(core::mem::take(&mut *out))
     }
 
     /// Decodes a call, returning it with the binder still to be checked by
@@ -526,5 +541,44 @@ impl CallResponse {
         };
         finish(&r)?;
         Ok(msg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// F9: the buffers that hold the VT are sized once (never reallocated, so no unzeroized
+    /// copy is left in freed memory) and the binder's inputs are `Zeroizing`.
+    #[test]
+    fn vt_buffers_are_sized_once_and_zeroizing() {
+        let vt = Token::new(vec![b'v'; 300]).unwrap();
+        let issued = ExchangeResponse::Issued {
+            issued_token: vt.clone(),
+            exp: 7,
+            page: r#"{"title":"A"}"#.into(),
+        }
+        .encode()
+        .unwrap();
+        assert_eq!(issued.len(), 1 + 1 + 8 + 2 + 300 + 4 + 13);
+        assert_eq!(issued.capacity(), issued.len());
+        let refused = ExchangeResponse::Refused {
+            code: "AT_USED".into(),
+        }
+        .encode()
+        .unwrap();
+        assert_eq!(refused.capacity(), refused.len());
+        let call = CallRequest {
+            request_id: [1; REQUEST_ID_LEN],
+            client_time: 9,
+            issued_token: vt,
+            service: "quote".into(),
+            body: "{}".into(),
+        };
+        let unbound: Zeroizing<Vec<u8>> = call.encode_unbound().unwrap();
+        assert_eq!(unbound.capacity(), unbound.len() + BINDER_LEN);
+        let transcript: Zeroizing<Vec<u8>> = CallRequest::transcript(&unbound);
+        assert_eq!(transcript.len(), BINDER_CONTEXT.len() + unbound.len());
     }
 }

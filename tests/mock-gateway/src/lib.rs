@@ -26,7 +26,7 @@ use h5_access::gateway::{
     ReplayStore, TicketKey, UpstreamService, ACCESS_TOKEN_PATH,
 };
 use h5_access::partner::PartnerCredentials;
-use h5_access::protocol::KeyPair;
+use h5_access::protocol::{KeyConfig, KeyPair};
 use hkdf::Hkdf;
 use serde::Deserialize;
 use sha2::Sha256;
@@ -256,7 +256,15 @@ pub struct AppState {
     gateway: Arc<Gateway>,
     demo: PartnerCredentials,
     keys: KeySource,
-    generation: Mutex<u32>,
+    rotation: Mutex<Rotation>,
+}
+
+/// The `/test/rotate-keys` state: the last key generation, and every HPKE key id this process
+/// has advertised (PROTOCOL.md §3.3: an id is never reused for another key, so the hook never
+/// wraps onto one of them).
+struct Rotation {
+    generation: u32,
+    used: [bool; 256],
 }
 
 /// Whether `origin` is a loopback page origin: `http://127.0.0.1`, `http://localhost` or
@@ -443,17 +451,39 @@ async fn test_access_token(State(s): State<Arc<AppState>>, body: Body) -> Respon
 }
 
 async fn rotate_keys(State(s): State<Arc<AppState>>) -> Response {
-    let mut generation = s.generation.lock().unwrap_or_else(|e| e.into_inner());
-    let next = generation.wrapping_add(1);
-    let key = match s.keys.hpke_key(next) {
-        Ok(k) => k,
-        Err(_) => return PreDecapError::Internal.into_response(),
+    let mut r = s.rotation.lock().unwrap_or_else(|e| e.into_inner());
+    // The ids held now (a key file may have brought others) count as used too.
+    for cfg in KeyConfig::decode_list(&s.gateway.key_config_list()).unwrap_or_default() {
+        r.used[usize::from(cfg.key_id())] = true;
+    }
+    // The next generation whose key id was never used: at most 255 ids to try.
+    let mut next = r.generation;
+    let mut key = None;
+    for _ in 0..255 {
+        next = next.wrapping_add(1);
+        match s.keys.hpke_key(next) {
+            Ok(k) if !r.used[usize::from(k.key_id())] => {
+                key = Some(k);
+                break;
+            }
+            Ok(_) => {}
+            Err(_) => return PreDecapError::Internal.into_response(),
+        }
+    }
+    let Some(key) = key else {
+        tracing::error!("rotate-keys: every HPKE key id 1..=255 is used; refused");
+        return http::problem(
+            StatusCode::CONFLICT,
+            "KEY_IDS_EXHAUSTED",
+            "no unused HPKE key id left (a key id is never reused)",
+        );
     };
     let id = key.key_id();
     if s.gateway.rotate_key(key).is_err() {
         return PreDecapError::Internal.into_response();
     }
-    *generation = next;
+    r.used[usize::from(id)] = true;
+    r.generation = next;
     tracing::info!(key_id = id, "rotated HPKE key");
     json_ok_value(serde_json::json!({ "current_key_id": id }))
 }
@@ -628,7 +658,10 @@ pub fn app_and_gateway(options: &Options) -> Result<(Router, Arc<Gateway>), Setu
         gateway: Arc::clone(&gateway),
         demo,
         keys: key_source,
-        generation: Mutex::new(0),
+        rotation: Mutex::new(Rotation {
+            generation: 0,
+            used: [false; 256],
+        }),
     });
 
     // The gateway's own routes (the library's router), plus the mock's demo and test routes.

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use h5_access::gateway::{
-    Gateway, KeySet, RedisStore, RedisStoreConfig, ReplayStore, UpstreamService,
+    Gateway, KeySet, RedisOpenError, RedisStore, RedisStoreConfig, ReplayStore, UpstreamService,
 };
 use h5_mock_gateway::{app_and_gateway, Options, Redacted, HEADER_READ_TIMEOUT};
 
@@ -72,6 +72,9 @@ struct Args {
     /// is refused.
     #[arg(long, env = "H5_GATEWAY_REDIS_TIMEOUT_MS", default_value_t = 500)]
     redis_timeout_ms: u64,
+    /// Serve even if Redis's maxmemory-policy is not noeviction (evicted keys reopen replays).
+    #[arg(long, env = "H5_GATEWAY_REDIS_ALLOW_EVICTION", requires = "redis")]
+    redis_allow_eviction: bool,
     /// Most connections open at once; a connection past it is closed as soon as it is accepted.
     #[arg(long, env = "H5_GATEWAY_MAX_CONNECTIONS", default_value_t = 512)]
     max_connections: usize,
@@ -108,6 +111,7 @@ impl std::fmt::Debug for Args {
             .field("redis_cluster", &self.redis_cluster)
             .field("redis_prefix", &self.redis_prefix)
             .field("redis_timeout_ms", &self.redis_timeout_ms)
+            .field("redis_allow_eviction", &self.redis_allow_eviction)
             .field("max_connections", &self.max_connections)
             .field("rate_limit", &self.rate_limit)
             .field("rate_limit_burst", &self.rate_limit_burst)
@@ -188,11 +192,22 @@ async fn main() -> ExitCode {
                 RedisStoreConfig::single(urls.trim())
             }
             .with_key_prefix(args.redis_prefix.as_bytes())
-            .with_command_timeout(std::time::Duration::from_millis(args.redis_timeout_ms));
-            match RedisStore::open(config) {
+            .with_command_timeout(std::time::Duration::from_millis(args.redis_timeout_ms))
+            .with_eviction_allowed(args.redis_allow_eviction);
+            // A Redis that may evict keys is refused at start; one that does not answer yet is
+            // checked before the first request instead (the store refuses until then).
+            let store = match RedisStore::connect(config.clone()).await {
+                Ok(s) => Ok(s),
+                Err(RedisOpenError::Unreachable) => {
+                    tracing::warn!("--redis: not reachable yet; requests are refused until it is");
+                    RedisStore::open(config).map_err(RedisOpenError::from)
+                }
+                Err(e) => Err(e),
+            };
+            match store {
                 Ok(s) => Some(std::sync::Arc::new(s) as std::sync::Arc<dyn ReplayStore>),
                 Err(e) => {
-                    eprintln!("h5-mock-gateway: --redis: {e}");
+                    eprintln!("h5-mock-gateway: --redis: {} ({e})", e.code());
                     return ExitCode::FAILURE;
                 }
             }

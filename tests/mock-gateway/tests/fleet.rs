@@ -484,3 +484,165 @@ async fn redis_store_semantics_single_and_cluster() {
         .unwrap();
     assert!((1..=60).contains(&ttl), "{ttl}");
 }
+
+/// F1: a Redis whose `maxmemory-policy` may evict keys (every key has a TTL) is refused, at
+/// `connect` with the exact error and, for a store from `open`, on every request; `noeviction`
+/// works; `CONFIG` renamed away falls back to `INFO memory`; the override serves anyway; in a
+/// cluster one master with another policy is enough to refuse.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_that_may_evict_keys_is_refused() {
+    use h5_access::gateway::{
+        RedisOpenError, RedisStore, RedisStoreConfig, ReplayStore, StoreError,
+    };
+    let lru = RedisServer::start_with(false, &["--maxmemory-policy", "allkeys-lru"]);
+    let err = RedisStore::connect(RedisStoreConfig::single(lru.url()))
+        .await
+        .unwrap_err();
+    assert_eq!(err, RedisOpenError::EvictionPolicy("allkeys-lru".into()));
+    assert_eq!(err.code(), "REDIS_EVICTION_POLICY");
+    assert_eq!(
+        err.to_string(),
+        "Redis maxmemory-policy is allkeys-lru, not noeviction: used tokens could be evicted \
+         and replayed (set maxmemory-policy noeviction)"
+    );
+    // A lazily opened store refuses every request, and writes nothing.
+    let lazy = RedisStore::open(RedisStoreConfig::single(lru.url())).unwrap();
+    assert_eq!(
+        lazy.insert_if_absent(b"rq:x", 60, 0).await,
+        Err(StoreError::Unavailable)
+    );
+    assert_eq!(
+        lazy.increment(b"rl:x", 60, 0).await,
+        Err(StoreError::Unavailable)
+    );
+    assert_eq!(
+        lazy.contains(b"rq:x", 0).await,
+        Err(StoreError::Unavailable)
+    );
+    assert_eq!(support::redis_cli_out(lru.port, &["dbsize"]).trim(), "0");
+    // The documented override.
+    let allowed =
+        RedisStore::connect(RedisStoreConfig::single(lru.url()).with_eviction_allowed(true))
+            .await
+            .unwrap();
+    assert_eq!(allowed.insert_if_absent(b"rq:x", 60, 0).await, Ok(true));
+
+    // CONFIG renamed away (managed Redis): the policy comes from INFO memory.
+    let no_config = RedisServer::start_with(
+        false,
+        &[
+            "--maxmemory-policy",
+            "volatile-ttl",
+            "--rename-command",
+            "CONFIG",
+            "",
+        ],
+    );
+    assert_eq!(
+        RedisStore::connect(RedisStoreConfig::single(no_config.url()))
+            .await
+            .unwrap_err(),
+        RedisOpenError::EvictionPolicy("volatile-ttl".into())
+    );
+    let no_config_ok = RedisServer::start_with(false, &["--rename-command", "CONFIG", ""]);
+    let store = RedisStore::connect(RedisStoreConfig::single(no_config_ok.url()))
+        .await
+        .unwrap();
+    assert_eq!(store.insert_if_absent(b"rq:y", 60, 0).await, Ok(true));
+
+    // noeviction (Redis's default): serves.
+    let ok = RedisServer::start_with(false, &["--maxmemory-policy", "noeviction"]);
+    let store = RedisStore::connect(RedisStoreConfig::single(ok.url()))
+        .await
+        .unwrap();
+    assert_eq!(store.insert_if_absent(b"rq:z", 60, 0).await, Ok(true));
+    assert_eq!(store.insert_if_absent(b"rq:z", 60, 0).await, Ok(false));
+
+    // Cluster: every master is checked.
+    let cluster = RedisCluster::start();
+    let urls = || {
+        cluster
+            .nodes
+            .iter()
+            .map(RedisServer::url)
+            .collect::<Vec<_>>()
+    };
+    let store = RedisStore::connect(RedisStoreConfig::cluster(urls()))
+        .await
+        .unwrap();
+    assert_eq!(store.insert_if_absent(b"rq:c", 60, 0).await, Ok(true));
+    support::redis_cli_out(
+        cluster.nodes[2].port,
+        &["config", "set", "maxmemory-policy", "volatile-lru"],
+    );
+    assert_eq!(
+        RedisStore::connect(RedisStoreConfig::cluster(urls()))
+            .await
+            .unwrap_err(),
+        RedisOpenError::EvictionPolicy("volatile-lru".into())
+    );
+}
+
+/// F1, the mock binary: `--redis` on a Redis with `allkeys-lru` exits at start with the code;
+/// with `--redis-allow-eviction` it serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mock_refuses_a_redis_that_may_evict_keys() {
+    let lru = RedisServer::start_with(false, &["--maxmemory-policy", "allkeys-lru"]);
+    let url = lru.url();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_h5-mock-gateway"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--seed",
+            "evict",
+            "--redis",
+            &url,
+        ])
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "h5-mock-gateway: --redis: REDIS_EVICTION_POLICY (Redis maxmemory-policy is allkeys-lru, \
+         not noeviction: used tokens could be evicted and replayed (set maxmemory-policy \
+         noeviction))"
+    );
+    let gw = Instance::start(&["--redis", &url, "--redis-allow-eviction"]);
+    let at = gw.test_at("u-evict").await;
+    let (x, _) = exchange(&gw, &at).await;
+    assert_eq!(exchange_code(&x), "ISSUED");
+    gw.kill();
+}
+
+/// F4 (PROTOCOL §3.3) through SIGHUP: a key file that gives an id in use (here the previous
+/// HPKE id 1) a different key is refused; the keys stay as they were (same ids, same public
+/// keys) and the instance keeps serving; the next good file is applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_that_reuses_a_key_id_for_another_key_is_refused() {
+    let dir = TempDir::new("keys-reuse");
+    let path = dir.0.join("keys.json");
+    let write = |text: String| std::fs::write(&path, text).unwrap();
+    write(key_file(&[(2, 0x12), (1, 0x11)], &[(2, 0x22), (1, 0x21)]));
+    let p = path.to_str().unwrap().to_owned();
+    let gw = Instance::start(&["--key-file", &p]);
+    let k2 = KeyPair::from_private_key(2, &[0x12; 32]).unwrap();
+    assert_eq!(gw.key().await.encode(), k2.config().encode());
+    let list = gw.get_bytes("/v1/keys").await;
+
+    for bad in [
+        key_file(&[(3, 0x13), (1, 0x99)], &[(3, 0x23), (2, 0x22)]),
+        key_file(&[(2, 0x12), (1, 0x11)], &[(3, 0x23), (2, 0x99)]),
+    ] {
+        write(bad);
+        gw.hangup();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(gw.get_bytes("/v1/keys").await, list);
+        let at = gw.test_at("u-reuse").await;
+        assert_eq!(exchange_code(&exchange(&gw, &at).await.0), "ISSUED");
+    }
+    write(key_file(&[(3, 0x13), (2, 0x12)], &[(3, 0x23), (2, 0x22)]));
+    gw.hangup();
+    gw.wait_for_key_ids(&[3, 2]).await;
+    gw.kill();
+}

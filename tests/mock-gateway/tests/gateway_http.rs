@@ -1106,3 +1106,42 @@ fn options_debug_omits_the_seed() {
     let dbg = format!("{:?}", h5_mock_gateway::Options::default());
     assert!(dbg.contains("seed: <unset>"), "{dbg}");
 }
+
+/// F4: `/test/rotate-keys` never wraps the one-byte key id onto one it has advertised
+/// (PROTOCOL.md §3.3): ids 2..=255 in turn, then 409 `KEY_IDS_EXHAUSTED` with the keys unchanged.
+#[tokio::test]
+async fn rotate_keys_never_reuses_a_key_id() {
+    let gw = start().await;
+    let ids = || async {
+        let res = gw
+            .http
+            .get(format!("{}/v1/keys", gw.base))
+            .send()
+            .await
+            .unwrap();
+        KeyConfig::decode_list(&res.bytes().await.unwrap())
+            .unwrap()
+            .iter()
+            .map(KeyConfig::key_id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids().await, [1]);
+    for want in 2..=255u32 {
+        let r = gw
+            .post("/test/rotate-keys", "application/json", vec![], None)
+            .await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.json()["current_key_id"], want);
+    }
+    for _ in 0..2 {
+        let r = gw
+            .post("/test/rotate-keys", "application/json", vec![], None)
+            .await;
+        r.assert_problem(409, "KEY_IDS_EXHAUSTED");
+        assert_eq!(
+            r.json()["title"],
+            "no unused HPKE key id left (a key id is never reused)"
+        );
+        assert_eq!(ids().await, [255, 254]);
+    }
+}

@@ -312,3 +312,52 @@ async fn the_mock_forwards_to_an_upstream_given_on_its_command_line() {
     let (r, c) = support::call_request_to(&cfg, &vt, &secret, "fail", "{}");
     assert_eq!(support::call_code(&gw.call_raw(&r, &c).await), "INTERNAL");
 }
+
+/// F2: the default upstream client ignores `HTTP_PROXY`/`HTTPS_PROXY`/`ALL_PROXY` in the
+/// environment. A loopback listener named as the proxy in the gateway process's environment
+/// must see no connection at all, while the backend answers the call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_calls_ignore_proxy_variables_in_the_environment() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let base = backend().await;
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    let proxy_task = tokio::spawn(async move {
+        // Counts every connection and closes it unanswered.
+        while let Ok((conn, _)) = proxy.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            drop(conn);
+        }
+    });
+    let ctx_url = format!("context={base}/context");
+    let gw = support::Instance::start_with_env(
+        &["--upstream", &ctx_url],
+        &[
+            ("HTTP_PROXY", &proxy_url),
+            ("http_proxy", &proxy_url),
+            ("HTTPS_PROXY", &proxy_url),
+            ("ALL_PROXY", &proxy_url),
+            ("NO_PROXY", ""),
+            ("no_proxy", ""),
+        ],
+    );
+    let at = gw.test_at("u-proxy").await;
+    let (x, secret) = support::exchange(&gw, &at).await;
+    let vt = support::vt_of(x);
+    let cfg = gw.key().await;
+    let (r, c) = support::call_request_to(&cfg, &vt, &secret, "context", r#"{"q":1}"#);
+    let answer = gw.call_raw(&r, &c).await;
+    gw.kill();
+    proxy_task.abort();
+    match answer {
+        CallResponse::Ok { body } => {
+            let v: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(v["subject"], "u-proxy");
+            assert_eq!(v["body"], json!({"q": 1}));
+        }
+        other => panic!("the backend did not answer: {other:?}"),
+    }
+    assert_eq!(seen.load(Ordering::SeqCst), 0, "the proxy saw a connection");
+}

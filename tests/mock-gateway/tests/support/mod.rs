@@ -417,6 +417,17 @@ impl Instance {
             .collect()
     }
 
+    /// The body of `GET path`.
+    pub async fn get_bytes(&self, path: &str) -> Vec<u8> {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        res.bytes().await.unwrap().to_vec()
+    }
+
     /// Polls `/v1/keys` (bounded: 100 × 50 ms) until it lists `want`.
     pub async fn wait_for_key_ids(&self, want: &[u8]) {
         for _ in 0..100 {
