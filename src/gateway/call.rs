@@ -4,7 +4,8 @@ use crate::protocol::codes;
 use crate::protocol::{decapsulate_request, CallRequest, CallResponse, Channel, ServerContext};
 
 use super::core::{
-    message_code, store_key, Gateway, SealedResponse, CALL_BUDGET_WINDOW, MAX_REQUEST_LEN,
+    message_code, sealed_refusal, store_key, Gateway, SealedResponse, CALL_BUDGET_WINDOW,
+    MAX_REQUEST_LEN,
 };
 use super::error::PreDecapError;
 use super::service::{CallContext, ServiceError};
@@ -13,16 +14,8 @@ use super::tokens::IssuedClaims;
 fn refuse_call(ctx: &ServerContext, code: &'static str) -> Result<SealedResponse, PreDecapError> {
     let msg = CallResponse::Refused {
         code: code.to_owned(),
-    }
-    .encode()
-    .map_err(|_| PreDecapError::Internal)?;
-    let body = ctx
-        .seal_response(&msg)
-        .map_err(|_| PreDecapError::Internal)?;
-    Ok(SealedResponse {
-        body,
-        code: Some(code),
-    })
+    };
+    sealed_refusal(ctx, code, msg.encode())
 }
 
 impl Gateway {

@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::protocol::codes;
-use crate::protocol::{KeyConfig, KeyPair, MessageError};
+use crate::protocol::{KeyConfig, KeyPair, MessageError, ServerContext};
 
 use super::config::GatewayConfig;
-use super::error::ConfigError;
+use super::error::{ConfigError, PreDecapError};
 use super::key_ring::KeyRing;
 use super::partners::Partner;
 use super::service::Service;
@@ -67,6 +67,23 @@ impl core::fmt::Debug for Gateway {
             .field("services", &self.services.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
+}
+
+/// A refusal sealed inside the encapsulated response (docs/PROTOCOL.md §6, after decapsulation):
+/// `encoded` is the channel's `Refused { code }` message (`ExchangeResponse` or `CallResponse`).
+pub(super) fn sealed_refusal(
+    ctx: &ServerContext,
+    code: &'static str,
+    encoded: Result<Vec<u8>, MessageError>,
+) -> Result<SealedResponse, PreDecapError> {
+    let msg = encoded.map_err(|_| PreDecapError::Internal)?;
+    let body = ctx
+        .seal_response(&msg)
+        .map_err(|_| PreDecapError::Internal)?;
+    Ok(SealedResponse {
+        body,
+        code: Some(code),
+    })
 }
 
 pub(super) fn message_code(e: MessageError) -> &'static str {

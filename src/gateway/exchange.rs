@@ -5,7 +5,9 @@ use crate::protocol::{
     decapsulate_request, Channel, ExchangeRequest, ExchangeResponse, ServerContext,
 };
 
-use super::core::{message_code, random_id, store_key, Gateway, SealedResponse, MAX_REQUEST_LEN};
+use super::core::{
+    message_code, random_id, sealed_refusal, store_key, Gateway, SealedResponse, MAX_REQUEST_LEN,
+};
 use super::error::PreDecapError;
 use super::tokens::{AccessClaims, IssuedClaims};
 
@@ -15,16 +17,8 @@ fn refuse_exchange(
 ) -> Result<SealedResponse, PreDecapError> {
     let msg = ExchangeResponse::Refused {
         code: code.to_owned(),
-    }
-    .encode()
-    .map_err(|_| PreDecapError::Internal)?;
-    let body = ctx
-        .seal_response(&msg)
-        .map_err(|_| PreDecapError::Internal)?;
-    Ok(SealedResponse {
-        body,
-        code: Some(code),
-    })
+    };
+    sealed_refusal(ctx, code, msg.encode())
 }
 
 impl Gateway {
