@@ -353,8 +353,9 @@ impl SlowProxy {
 /// body read up to [`body_cap`]`(status)` (a declared `Content-Length` over it refused before
 /// reading), `Content-Type` and `Cache-Control` handed over, problem documents parsed with
 /// serde_json (own string members `type` and `code` of an object only), the time from
-/// `SystemTime`. It also sends what is not the protocol's (partner API, test hooks, the demo)
-/// with [`post`](Self::post).
+/// `SystemTime`. Unlike the browser driver it follows redirects (the gateway sends none). It
+/// also sends what is not the protocol's (partner API, test hooks, the demo) with
+/// [`post`](Self::post).
 #[derive(Clone, Debug)]
 pub struct Reqwest {
     /// `http://127.0.0.1:port`, no trailing slash.
