@@ -10,11 +10,50 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use h5_access::protocol::{KeyConfig, KeyPair};
+use h5_access::client::{random_request_id, seal_exchange, ClientError, ErrorCode};
+use h5_access::protocol::{KeyConfig, KeyPair, SessionSecret, Token};
 use support::{
-    call_code, call_request, exchange, exchange_code, exchange_request, key_file, vt_of, Instance,
-    RedisCluster, RedisServer, SlowProxy, TempDir,
+    key_file, now, seal_by_hand, sealed_refusal, ByHand, HandSealed, Instance, RedisCluster,
+    RedisServer, SlowProxy, TempDir, PRODUCT,
 };
+
+/// A captured exchange of `at` (sealed by hand: its bytes are replayed and every answer read).
+fn captured_exchange(cfg: &KeyConfig, at: &str) -> HandSealed {
+    seal_by_hand(
+        cfg,
+        ByHand::Exchange {
+            at,
+            product: PRODUCT,
+        },
+    )
+}
+
+/// A captured `echo` call with `body` in the session of a [`captured_exchange`].
+fn captured_call(cfg: &KeyConfig, vt: &Token, secret: &SessionSecret, body: &str) -> HandSealed {
+    seal_by_hand(
+        cfg,
+        ByHand::Call {
+            vt,
+            secret,
+            service: "echo",
+            body,
+        },
+    )
+}
+
+/// The sealed refusals these tests expect.
+fn replayed() -> ClientError {
+    sealed_refusal(ErrorCode::Replayed, "REPLAYED")
+}
+fn at_used() -> ClientError {
+    sealed_refusal(ErrorCode::AtUsed, "AT_USED")
+}
+fn internal() -> ClientError {
+    sealed_refusal(ErrorCode::GatewayError, "INTERNAL")
+}
+fn rate_limited() -> ClientError {
+    sealed_refusal(ErrorCode::RateLimited, "RATE_LIMITED")
+}
 
 /// Starts `n` instances on the store named by `redis_args`.
 fn fleet(n: usize, redis_args: &[&str]) -> Vec<Instance> {
@@ -28,13 +67,14 @@ async fn one_at_one_vt(gws: &[Instance], subject: &str) {
     let cfg = gws[0].key().await;
     let mut tasks = Vec::new();
     for i in 0..50 {
-        let (req, ctx) = exchange_request(&cfg, &at);
+        let pending =
+            seal_exchange(&cfg, &at, PRODUCT, random_request_id().unwrap(), now()).unwrap();
         let gw = &gws[i % gws.len()];
-        tasks.push(async move { exchange_code(&gw.exchange_raw(&req, &ctx).await).to_owned() });
+        tasks.push(async move { gw.send_exchange(pending).await.map(drop) });
     }
     let codes = futures_util::future::join_all(tasks).await;
-    let issued = codes.iter().filter(|c| *c == "ISSUED").count();
-    let used = codes.iter().filter(|c| *c == "AT_USED").count();
+    let issued = codes.iter().filter(|c| c.is_ok()).count();
+    let used = codes.iter().filter(|c| **c == Err(at_used())).count();
     assert_eq!((issued, used), (1, 49), "{codes:?}");
 }
 
@@ -45,29 +85,24 @@ async fn replays_across(gws: &[Instance]) {
     let cfg = gws[0].key().await;
     // Exchange on 0, replay on 1.
     let at = gws[0].test_at("u-replay").await;
-    let (req, ctx) = exchange_request(&cfg, &at);
-    let first = gws[0].exchange_raw(&req, &ctx).await;
-    assert_eq!(exchange_code(&first), "ISSUED");
-    assert_eq!(
-        exchange_code(&gws[1].exchange_raw(&req, &ctx).await),
-        "REPLAYED"
-    );
-    let secret = ctx.into_session_secret();
-    let vt = vt_of(first);
+    let x = captured_exchange(&cfg, &at);
+    let vt = gws[0].send_hand_exchange(&x).await.unwrap().vt;
+    assert_eq!(gws[1].send_hand_exchange(&x).await.unwrap_err(), replayed());
+    let secret = x.session_secret();
     // Call on 1, replay on 0.
-    let (creq, cctx) = call_request(&cfg, &vt, &secret, r#"{"n":1}"#);
-    assert_eq!(call_code(&gws[1].call_raw(&creq, &cctx).await), "OK");
-    assert_eq!(call_code(&gws[0].call_raw(&creq, &cctx).await), "REPLAYED");
+    let c = captured_call(&cfg, &vt, &secret, r#"{"n":1}"#);
+    assert_eq!(gws[1].send_hand_call(&c).await.unwrap(), r#"{"n":1}"#);
+    assert_eq!(gws[0].send_hand_call(&c).await.unwrap_err(), replayed());
     // The replayed call was charged too (the budget is checked before REPLAYED): 2 of 4 used.
     // Two more calls pass on any instance, the fifth charge is refused everywhere.
     for i in 0..2 {
         let gw = &gws[(i + 1) % gws.len()];
-        let (r, c) = call_request(&cfg, &vt, &secret, "{}");
-        assert_eq!(call_code(&gw.call_raw(&r, &c).await), "OK", "call {i}");
+        let c = captured_call(&cfg, &vt, &secret, "{}");
+        assert_eq!(gw.send_hand_call(&c).await.unwrap(), "{}", "call {i}");
     }
     for gw in gws {
-        let (r, c) = call_request(&cfg, &vt, &secret, "{}");
-        assert_eq!(call_code(&gw.call_raw(&r, &c).await), "RATE_LIMITED");
+        let c = captured_call(&cfg, &vt, &secret, "{}");
+        assert_eq!(gw.send_hand_call(&c).await.unwrap_err(), rate_limited());
     }
     // Partner nonce on 0, reused on 1.
     let (auth, body) = Instance::partner_request("u-nonce");
@@ -104,19 +139,10 @@ async fn two_and_three_instances_share_one_redis() {
         "5000",
     ]);
     let at = gws[0].test_at("u-prefix").await;
-    let (req, ctx) = exchange_request(&gws[0].key().await, &at);
-    assert_eq!(
-        exchange_code(&gws[0].exchange_raw(&req, &ctx).await),
-        "ISSUED"
-    );
-    assert_eq!(
-        exchange_code(&other.exchange_raw(&req, &ctx).await),
-        "ISSUED"
-    );
-    assert_eq!(
-        exchange_code(&gws[2].exchange_raw(&req, &ctx).await),
-        "REPLAYED"
-    );
+    let x = captured_exchange(&gws[0].key().await, &at);
+    gws[0].send_hand_exchange(&x).await.unwrap();
+    other.send_hand_exchange(&x).await.unwrap();
+    assert_eq!(gws[2].send_hand_exchange(&x).await.unwrap_err(), replayed());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -127,13 +153,11 @@ async fn a_restarted_instance_forgets_nothing() {
     let gw = Instance::start(&args);
     let cfg = gw.key().await;
     let at = gw.test_at("u-restart").await;
-    let (xreq, xctx) = exchange_request(&cfg, &at);
-    let issued = gw.exchange_raw(&xreq, &xctx).await;
-    assert_eq!(exchange_code(&issued), "ISSUED");
-    let vt = vt_of(issued);
-    let secret = xctx.session_secret().clone();
-    let (creq, cctx) = call_request(&cfg, &vt, &secret, r#"{"k":"v"}"#);
-    assert_eq!(call_code(&gw.call_raw(&creq, &cctx).await), "OK");
+    let x = captured_exchange(&cfg, &at);
+    let vt = gw.send_hand_exchange(&x).await.unwrap().vt;
+    let secret = x.session_secret();
+    let c = captured_call(&cfg, &vt, &secret, r#"{"k":"v"}"#);
+    assert_eq!(gw.send_hand_call(&c).await.unwrap(), r#"{"k":"v"}"#);
     let (auth, body) = Instance::partner_request("u-restart");
     assert_eq!(gw.partner(&auth, &body).await, (200, "OK".into()));
 
@@ -144,27 +168,24 @@ async fn a_restarted_instance_forgets_nothing() {
         cfg.encode(),
         "same seed, same keys"
     );
-    assert_eq!(
-        exchange_code(&gw.exchange_raw(&xreq, &xctx).await),
-        "REPLAYED"
-    );
+    assert_eq!(gw.send_hand_exchange(&x).await.unwrap_err(), replayed());
     // The same AT in a new request: still used.
-    assert_eq!(exchange_code(&exchange(&gw, &at).await.0), "AT_USED");
-    assert_eq!(call_code(&gw.call_raw(&creq, &cctx).await), "REPLAYED");
+    assert_eq!(gw.exchange(&at, PRODUCT).await.unwrap_err(), at_used());
+    assert_eq!(gw.send_hand_call(&c).await.unwrap_err(), replayed());
     assert_eq!(
         gw.partner(&auth, &body).await,
         (401, "PARTNER_NONCE_REUSED".into())
     );
     // The session itself survives the restart (same ticket key).
-    let (r, c) = call_request(&cfg, &vt, &secret, "{}");
-    assert_eq!(call_code(&gw.call_raw(&r, &c).await), "OK");
+    let c = captured_call(&cfg, &vt, &secret, "{}");
+    assert_eq!(gw.send_hand_call(&c).await.unwrap(), "{}");
 }
 
 /// Retries a fresh exchange (bounded: 100 × 100 ms) until one is issued.
 async fn until_served(gw: &Instance, subject: &str) {
     for _ in 0..100 {
         let at = gw.test_at(subject).await;
-        if exchange_code(&exchange(gw, &at).await.0) == "ISSUED" {
+        if gw.exchange(&at, PRODUCT).await.is_ok() {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -179,16 +200,12 @@ async fn redis_outage_refuses_everything_then_recovers() {
     let url = redis.url();
     let args = ["--redis", &url, "--redis-timeout-ms", "2000"];
     let mut gws = fleet(2, &args);
-    let cfg = gws[0].key().await;
     let used_at = gws[0].test_at("u-before").await;
-    assert_eq!(
-        exchange_code(&exchange(&gws[0], &used_at).await.0),
-        "ISSUED"
-    );
-    let (vreq, vctx) = exchange_request(&cfg, &gws[0].test_at("u-vt").await);
-    let vt_res = gws[1].exchange_raw(&vreq, &vctx).await;
-    let vt = vt_of(vt_res);
-    let secret = vctx.into_session_secret();
+    gws[0].exchange(&used_at, PRODUCT).await.unwrap();
+    let session = gws[1]
+        .exchange(&gws[0].test_at("u-vt").await, PRODUCT)
+        .await
+        .unwrap();
 
     // Load running while Redis is killed: every answer is ISSUED or a sealed INTERNAL, and
     // every exchange sent after the kill is INTERNAL. Bounded: at most 400 exchanges.
@@ -199,7 +216,7 @@ async fn redis_outage_refuses_everything_then_recovers() {
             let was_killed = killed.load(std::sync::atomic::Ordering::SeqCst);
             let gw = &gws[i % 2];
             let at = gw.test_at("u-load").await;
-            let code = exchange_code(&exchange(gw, &at).await.0).to_owned();
+            let code = gw.exchange(&at, PRODUCT).await.err();
             if was_killed {
                 after.push(code);
                 if after.len() == 20 {
@@ -218,21 +235,21 @@ async fn redis_outage_refuses_everything_then_recovers() {
     };
     let ((before, after), ()) = tokio::join!(load, killer);
     assert!(
-        before.iter().all(|c| c == "ISSUED" || c == "INTERNAL"),
+        before.iter().all(|c| c.is_none() || *c == Some(internal())),
         "{before:?}"
     );
-    assert_eq!(after, vec!["INTERNAL"; 20]);
+    assert_eq!(after, vec![Some(internal()); 20]);
 
     // Redis down: exchanges, calls and partner requests are all refused on every instance.
     let mut accepted = 0;
     for gw in &gws {
         for _ in 0..5 {
             let at = gw.test_at("u-down").await;
-            let code = exchange_code(&exchange(gw, &at).await.0).to_owned();
-            accepted += usize::from(code != "INTERNAL");
-            assert_eq!(code, "INTERNAL");
-            let (r, c) = call_request(&cfg, &vt, &secret, "{}");
-            assert_eq!(call_code(&gw.call_raw(&r, &c).await), "INTERNAL");
+            let code = gw.exchange(&at, PRODUCT).await.err();
+            accepted += usize::from(code != Some(internal()));
+            assert_eq!(code, Some(internal()));
+            let call = gw.call(&session, "echo", "{}").await;
+            assert_eq!(call.unwrap_err(), internal());
             let (auth, body) = Instance::partner_request("u-down");
             assert_eq!(gw.partner(&auth, &body).await, (500, "INTERNAL".into()));
         }
@@ -249,11 +266,10 @@ async fn redis_outage_refuses_everything_then_recovers() {
         until_served(gw, "u-after").await;
     }
     assert_eq!(
-        exchange_code(&exchange(&gws[1], &used_at).await.0),
-        "AT_USED"
+        gws[1].exchange(&used_at, PRODUCT).await.unwrap_err(),
+        at_used()
     );
-    let (r, c) = call_request(&cfg, &vt, &secret, "{}");
-    assert_eq!(call_code(&gws[0].call_raw(&r, &c).await), "OK");
+    assert_eq!(gws[0].call(&session, "echo", "{}").await.unwrap(), "{}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -268,7 +284,7 @@ async fn slow_redis_is_refused_within_the_timeout() {
     proxy.set_delay(Duration::from_secs(3));
     let at = gw.test_at("u-slow").await;
     for _ in 0..3 {
-        assert_eq!(exchange_code(&exchange(&gw, &at).await.0), "INTERNAL");
+        assert_eq!(gw.exchange(&at, PRODUCT).await.unwrap_err(), internal());
     }
     let (auth, body) = Instance::partner_request("u-slow");
     assert_eq!(gw.partner(&auth, &body).await, (500, "INTERNAL".into()));
@@ -277,11 +293,10 @@ async fn slow_redis_is_refused_within_the_timeout() {
     // Fast again: served, and the AT the refused exchanges carried was never consumed.
     proxy.set_delay(Duration::ZERO);
     for _ in 0..100 {
-        let code = exchange_code(&exchange(&gw, &at).await.0).to_owned();
-        if code == "ISSUED" {
-            return;
+        match gw.exchange(&at, PRODUCT).await {
+            Ok(_) => return,
+            Err(e) => assert_eq!(e, internal()),
         }
-        assert_eq!(code, "INTERNAL");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("not served again once Redis was fast");
@@ -305,18 +320,12 @@ async fn a_fleet_on_a_redis_cluster() {
     replays_across(&gws).await;
     // A restarted instance still refuses a replay stored before it went down.
     let at = gws[0].test_at("u-cluster-restart").await;
-    let (req, ctx) = exchange_request(&gws[0].key().await, &at);
-    assert_eq!(
-        exchange_code(&gws[0].exchange_raw(&req, &ctx).await),
-        "ISSUED"
-    );
+    let x = captured_exchange(&gws[0].key().await, &at);
+    gws[0].send_hand_exchange(&x).await.unwrap();
     let mut gws = gws;
     gws.remove(0).kill();
     let again = Instance::start(&args);
-    assert_eq!(
-        exchange_code(&again.exchange_raw(&req, &ctx).await),
-        "REPLAYED"
-    );
+    assert_eq!(again.send_hand_exchange(&x).await.unwrap_err(), replayed());
     // The keys spread over the masters (single-key commands, no hash tag in the prefix).
     let counts = cluster.key_counts();
     assert_eq!(counts.len(), 3);
@@ -353,7 +362,7 @@ async fn key_files_are_shared_and_rotated_without_restart() {
     let cfg1: KeyConfig = k1.config().clone();
     // An AT sealed with ticket key 1, and an exchange to HPKE key 1 sent only after rotation.
     let at = gws[0].test_at("u-rotate").await;
-    let (old_req, old_ctx) = exchange_request(&cfg1, &at);
+    let old = seal_exchange(&cfg1, &at, PRODUCT, random_request_id().unwrap(), now()).unwrap();
 
     // Step 1: the new keys (HPKE 2, ticket 2) as previous on every instance.
     write(key_file(&[(1, 0x11), (2, 0x12)], &[(1, 0x21), (2, 0x22)]));
@@ -369,14 +378,10 @@ async fn key_files_are_shared_and_rotated_without_restart() {
     }
     // Old HPKE key and old ticket key still accepted; the VT is sealed with ticket key 2 by
     // instance 1 and opened by instance 0.
-    let issued = gws[1].exchange_raw(&old_req, &old_ctx).await;
-    assert_eq!(exchange_code(&issued), "ISSUED");
-    let vt = vt_of(issued);
-    let secret = old_ctx.into_session_secret();
-    let cfg2 = gws[0].key().await;
-    assert_eq!(cfg2.key_id(), 2);
-    let (r, c) = call_request(&cfg2, &vt, &secret, "{}");
-    assert_eq!(call_code(&gws[0].call_raw(&r, &c).await), "OK");
+    let session = gws[1].send_exchange(old).await.unwrap();
+    let client = gws[0].client().await;
+    assert_eq!(client.key_config().key_id(), 2);
+    assert_eq!(client.call(&session, "echo", "{}").await.unwrap(), "{}");
 
     // A broken file leaves the keys as they were; the instance keeps serving.
     write("{not json".into());
@@ -384,7 +389,7 @@ async fn key_files_are_shared_and_rotated_without_restart() {
     let at2 = gws[0].test_at("u-after-broken").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(gws[0].key_ids().await, [2, 1]);
-    assert_eq!(exchange_code(&exchange(&gws[0], &at2).await.0), "ISSUED");
+    gws[0].exchange(&at2, PRODUCT).await.unwrap();
 
     // Next rotation: key 1 leaves the file; a request to it is 422 KEY_UNKNOWN.
     write(key_file(&[(3, 0x13), (2, 0x12)], &[(3, 0x23), (2, 0x22)]));
@@ -400,18 +405,9 @@ async fn key_files_are_shared_and_rotated_without_restart() {
     );
     assert_eq!(from_env.key_ids().await, [3, 2]);
     assert_eq!(from_env.key().await.encode(), gws[0].key().await.encode());
-    let (req, _) = exchange_request(&cfg1, &gws[0].test_at("u-gone").await);
-    let (status, body) = gws[0]
-        .post(
-            "/v1/exchange",
-            "application/vnd.h5-access.exchange-req",
-            req,
-            None,
-        )
-        .await;
-    assert_eq!(status, 422);
-    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(v["code"], "KEY_UNKNOWN");
+    let gone = gws[0].test_at("u-gone").await;
+    let req = seal_exchange(&cfg1, &gone, PRODUCT, random_request_id().unwrap(), now()).unwrap();
+    gws[0].assert_stale_key(req.http_request()).await;
 }
 
 /// `RedisStore` itself against a real Redis and a real cluster: the atomic semantics of
@@ -610,8 +606,7 @@ async fn the_mock_refuses_a_redis_that_may_evict_keys() {
     );
     let gw = Instance::start(&["--redis", &url, "--redis-allow-eviction"]);
     let at = gw.test_at("u-evict").await;
-    let (x, _) = exchange(&gw, &at).await;
-    assert_eq!(exchange_code(&x), "ISSUED");
+    gw.exchange(&at, PRODUCT).await.unwrap();
     gw.kill();
 }
 
@@ -639,7 +634,7 @@ async fn a_reload_that_reuses_a_key_id_for_another_key_is_refused() {
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(gw.get_bytes("/v1/keys").await, list);
         let at = gw.test_at("u-reuse").await;
-        assert_eq!(exchange_code(&exchange(&gw, &at).await.0), "ISSUED");
+        gw.exchange(&at, PRODUCT).await.unwrap();
     }
     write(key_file(&[(3, 0x13), (2, 0x12)], &[(3, 0x23), (2, 0x22)]));
     gw.hangup();

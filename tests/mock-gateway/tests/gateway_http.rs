@@ -1,41 +1,26 @@
 //! The mock gateway over real HTTP on loopback: the router served on 127.0.0.1:0 in-process,
-//! driven by reqwest, plus one test of the real binary. Every refusal asserts its exact code.
+//! driven by the client core over reqwest (`support::Reqwest`), plus one test of the real
+//! binary. Every refusal asserts its exact code: the client core's `ErrorCode` and the
+//! gateway's code (and the HTTP status before decapsulation).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+mod support;
 
-use h5_access::gateway::OHTTP_KEY_PROBLEM_TYPE;
-use h5_access::partner::PartnerCredentials;
-use h5_access::protocol::{
-    encapsulate_request, CallRequest, CallResponse, Channel, ClientContext, ExchangeRequest,
-    ExchangeResponse, KeyConfig, SessionSecret, Token,
+use std::time::Duration;
+
+use h5_access::client::{
+    random_request_id, seal_exchange, Client, ClientError, ErrorCode, HttpRequest, Session,
+    Transport as _, KEYS_MEDIA_TYPE,
 };
+use h5_access::partner::PartnerCredentials;
+use h5_access::protocol::{Channel, KeyConfig, SessionSecret, Token};
 use h5_mock_gateway::{
     app, demo_partner_secret, serve, Options, DEMO_PARTNER_ID, HEADER_READ_TIMEOUT,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
+use support::{now, seal_by_hand, sealed_refusal, ByHand, Reqwest as Gw};
 
 const SEED: &str = "gateway-http-tests";
-const EXCHANGE_REQ: &str = "application/vnd.h5-access.exchange-req";
-const CALL_REQ: &str = "application/vnd.h5-access.call-req";
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn rid() -> [u8; 16] {
-    let mut r = [0u8; 16];
-    getrandom::fill(&mut r).unwrap();
-    r
-}
-
-struct Gw {
-    base: String,
-    http: reqwest::Client,
-}
 
 async fn start_with(options: Options) -> Gw {
     start_custom(options, HEADER_READ_TIMEOUT).await
@@ -52,13 +37,7 @@ async fn start_custom(options: Options, header_read_timeout: Duration) -> Gw {
         header_read_timeout,
         std::future::pending(),
     ));
-    Gw {
-        base: format!("http://{addr}"),
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(20))
-            .build()
-            .unwrap(),
-    }
+    Gw::new(format!("http://{addr}"), Duration::from_secs(20))
 }
 
 async fn start() -> Gw {
@@ -70,181 +49,32 @@ async fn start() -> Gw {
     .await
 }
 
-struct Reply {
-    status: u16,
-    content_type: String,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap()
-    }
-    /// Asserts a problem+json refusal with `status` and `code`.
-    fn assert_problem(&self, status: u16, code: &str) {
-        assert_eq!(
-            self.status,
-            status,
-            "{:?}",
-            String::from_utf8_lossy(&self.body)
-        );
-        assert_eq!(self.content_type, "application/problem+json");
-        let p = self.json();
-        assert_eq!(p["code"], code);
-        assert_eq!(p["status"], status);
-    }
-}
-
-impl Gw {
-    async fn post(&self, path: &str, ctype: &str, body: Vec<u8>, auth: Option<&str>) -> Reply {
-        let mut rb = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("content-type", ctype)
-            .body(body);
-        if let Some(a) = auth {
-            rb = rb.header("authorization", a);
-        }
-        let res = rb.send().await.unwrap();
-        let status = res.status().as_u16();
-        let content_type = res
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        Reply {
-            status,
-            content_type,
-            body: res.bytes().await.unwrap().to_vec(),
-        }
-    }
-
-    async fn key(&self) -> KeyConfig {
-        let res = self
-            .http
-            .get(format!("{}/v1/keys", self.base))
-            .send()
-            .await
-            .unwrap();
-        KeyConfig::decode_list(&res.bytes().await.unwrap())
-            .unwrap()
-            .remove(0)
-    }
-
-    async fn test_at(&self, subject: &str, products: &[&str], ttl: i64) -> String {
-        let r = self
-            .post(
-                "/test/access-token",
-                "application/json",
-                json!({"subject": subject, "products": products, "ttl_seconds": ttl})
-                    .to_string()
-                    .into_bytes(),
-                None,
-            )
-            .await;
-        assert_eq!(r.status, 200);
-        r.json()["access_token"].as_str().unwrap().to_owned()
-    }
-
-    /// Sends raw exchange bytes, expects 200, opens the response.
-    async fn exchange_raw(&self, req: Vec<u8>, ctx: &ClientContext) -> ExchangeResponse {
-        let r = self.post("/v1/exchange", EXCHANGE_REQ, req, None).await;
-        assert_eq!(r.status, 200, "{:?}", String::from_utf8_lossy(&r.body));
-        assert_eq!(r.content_type, "application/vnd.h5-access.exchange-res");
-        ExchangeResponse::decode(&ctx.open_response(&r.body).unwrap()).unwrap()
-    }
-
-    async fn exchange(&self, at: &str, product: &str) -> (ExchangeResponse, SessionSecret) {
-        let (req, ctx) = exchange_request(&self.key().await, at, product, now());
-        let resp = self.exchange_raw(req, &ctx).await;
-        (resp, ctx.into_session_secret())
-    }
-
-    async fn call_raw(&self, req: Vec<u8>, ctx: &ClientContext) -> CallResponse {
-        let r = self.post("/v1/call", CALL_REQ, req, None).await;
-        assert_eq!(r.status, 200, "{:?}", String::from_utf8_lossy(&r.body));
-        assert_eq!(r.content_type, "application/vnd.h5-access.call-res");
-        CallResponse::decode(&ctx.open_response(&r.body).unwrap()).unwrap()
-    }
-
-    async fn call(
-        &self,
-        vt: &Token,
-        secret: &SessionSecret,
-        service: &str,
-        body: &str,
-    ) -> CallResponse {
-        let (req, ctx) = call_request(&self.key().await, vt, secret, service, body);
-        self.call_raw(req, &ctx).await
-    }
-}
-
-fn exchange_request(
+/// An exchange of `at` on `product` sealed by the client core now (fresh request id), with
+/// `client_time`.
+fn sealed_exchange(
     cfg: &KeyConfig,
     at: &str,
     product: &str,
     client_time: u64,
-) -> (Vec<u8>, ClientContext) {
-    let pt = ExchangeRequest {
-        request_id: rid(),
-        client_time,
-        product: product.into(),
-        subject_token: Token::new(at.as_bytes().to_vec()).unwrap(),
-    }
-    .encode()
-    .unwrap();
-    encapsulate_request(cfg, Channel::Exchange, &pt).unwrap()
+) -> h5_access::client::Pending {
+    seal_exchange(cfg, at, product, random_request_id().unwrap(), client_time).unwrap()
 }
 
-fn call_request(
-    cfg: &KeyConfig,
-    vt: &Token,
-    secret: &SessionSecret,
-    service: &str,
-    body: &str,
-) -> (Vec<u8>, ClientContext) {
-    let pt = CallRequest {
-        request_id: rid(),
-        client_time: now(),
-        issued_token: vt.clone(),
-        service: service.into(),
-        body: body.into(),
-    }
-    .encode(secret)
-    .unwrap();
-    encapsulate_request(cfg, Channel::Call, &pt).unwrap()
+/// The `Content-Type` the client core sends with an exchange (for the raw-TCP requests).
+fn exchange_content_type() -> &'static str {
+    HttpRequest::encapsulated(Channel::Exchange, Vec::new())
+        .content_type
+        .unwrap()
 }
 
-fn issued(resp: ExchangeResponse) -> (Token, u64, Value) {
-    match resp {
-        ExchangeResponse::Issued {
-            issued_token,
-            exp,
-            page,
-        } => (issued_token, exp, serde_json::from_str(&page).unwrap()),
-        other => panic!("expected Issued, got {other:?}"),
-    }
+/// The session's page data, parsed.
+fn page(s: &Session) -> Value {
+    serde_json::from_str(s.page()).unwrap()
 }
 
-fn refused_code(resp: &ExchangeResponse) -> &str {
-    match resp {
-        ExchangeResponse::Refused { code } => code,
-        other => panic!("expected Refused, got {other:?}"),
-    }
-}
-
-fn call_code(resp: &CallResponse) -> &str {
-    match resp {
-        CallResponse::Refused { code } => code,
-        other => panic!("expected Refused, got {other:?}"),
-    }
-}
-
-fn call_ok(resp: CallResponse) -> Value {
-    match resp {
-        CallResponse::Ok { body } => serde_json::from_str(&body).unwrap(),
-        other => panic!("expected Ok, got {other:?}"),
-    }
+/// A service's JSON answer, parsed.
+fn json(s: &str) -> Value {
+    serde_json::from_str(s).unwrap()
 }
 
 fn demo_partner() -> PartnerCredentials {
@@ -281,13 +111,14 @@ async fn full_flow_partner_at_exchange_vt_service_calls() {
     let gw = start().await;
     let at = partner_at(&gw, "u-1", &["wealth-01", "loan-02"]).await;
     assert!(at.len() <= 2048 && at.bytes().all(|b| b.is_ascii_graphic()));
-    let (resp, secret) = gw.exchange(&at, "wealth-01").await;
-    let (vt, exp, page) = issued(resp);
-    assert!(vt.as_bytes().len() <= 2048);
+    let client = gw.client().await;
+    let session = client.exchange(&at, "wealth-01").await.unwrap();
+    assert!(session.issued_token().as_bytes().len() <= 2048);
     assert!(
-        exp.abs_diff(now() + 900) <= 5,
+        session.exp().abs_diff(now() + 900) <= 5,
         "default VT lifetime is 15 min"
     );
+    let page = page(&session);
     assert_eq!(page["product"], "wealth-01");
     assert_eq!(page["title"], "Steady Growth Fund");
     assert_eq!(page["theme"]["primary"], "#C8102E");
@@ -296,35 +127,34 @@ async fn full_flow_partner_at_exchange_vt_service_calls() {
         "7-day annualised yield"
     );
 
-    let profile = call_ok(gw.call(&vt, &secret, "profile", "{}").await);
+    let profile = json(&client.call(&session, "profile", "{}").await.unwrap());
     assert_eq!(profile["display_name"], "u*1");
     assert_eq!(profile["product"], "wealth-01");
     assert_eq!(profile["partner"], DEMO_PARTNER_ID);
 
-    let quote = call_ok(
-        gw.call(
-            &vt,
-            &secret,
-            "quote",
-            r#"{"amount_cents":1000000,"months":12}"#,
-        )
-        .await,
+    let quote = json(
+        &client
+            .call(&session, "quote", r#"{"amount_cents":1000000,"months":12}"#)
+            .await
+            .unwrap(),
     );
     assert_eq!(quote["rate_bps"], 320);
     assert_eq!(quote["interest_cents"], 32000);
     assert_eq!(quote["total_cents"], 1_032_000);
 
     let echo = r#"{"hello":["world",1,true]}"#;
-    match gw.call(&vt, &secret, "echo", echo).await {
-        CallResponse::Ok { body } => assert_eq!(body, echo),
-        other => panic!("{other:?}"),
-    }
-    let r = gw.call(&vt, &secret, "nope", "{}").await;
-    assert_eq!(call_code(&r), "SERVICE_UNKNOWN");
-    let r = gw
-        .call(&vt, &secret, "quote", r#"{"amount_cents":0,"months":12}"#)
-        .await;
-    assert_eq!(call_code(&r), "SERVICE_REJECTED");
+    assert_eq!(client.call(&session, "echo", echo).await.unwrap(), echo);
+    assert_eq!(
+        client.call(&session, "nope", "{}").await.unwrap_err(),
+        sealed_refusal(ErrorCode::ServiceError, "SERVICE_UNKNOWN")
+    );
+    assert_eq!(
+        client
+            .call(&session, "quote", r#"{"amount_cents":0,"months":12}"#)
+            .await
+            .unwrap_err(),
+        sealed_refusal(ErrorCode::ServiceError, "SERVICE_REJECTED")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -341,12 +171,12 @@ async fn demo_partner_launch_gives_a_usable_at() {
     assert_eq!(r.status, 200);
     let v = r.json();
     assert_eq!(v["subject"], "demo-user");
-    let (resp, secret) = gw
+    let session = gw
         .exchange(v["access_token"].as_str().unwrap(), "card-03")
-        .await;
-    let (vt, _, page) = issued(resp);
-    assert_eq!(page["title"], "Platinum Travel Card");
-    let profile = call_ok(gw.call(&vt, &secret, "profile", "{}").await);
+        .await
+        .unwrap();
+    assert_eq!(page(&session)["title"], "Platinum Travel Card");
+    let profile = json(&gw.call(&session, "profile", "{}").await.unwrap());
     assert_eq!(profile["display_name"], "d*******r");
     let r = gw
         .post(
@@ -362,38 +192,41 @@ async fn demo_partner_launch_gives_a_usable_at() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_reuse_sequential_is_refused() {
     let gw = start().await;
-    let at = gw.test_at("u-2", &["loan-02"], 300).await;
-    issued(gw.exchange(&at, "loan-02").await.0);
-    let (again, _) = gw.exchange(&at, "loan-02").await;
-    assert_eq!(refused_code(&again), "AT_USED");
+    let at = gw.mint_at("u-2", &["loan-02"], 300).await;
+    gw.exchange(&at, "loan-02").await.unwrap();
+    assert_eq!(
+        gw.exchange(&at, "loan-02").await.unwrap_err(),
+        sealed_refusal(ErrorCode::AtUsed, "AT_USED")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_reuse_50_concurrent_exchanges_exactly_one_vt() {
     let gw = std::sync::Arc::new(start().await);
-    let at = gw.test_at("u-3", &["wealth-01"], 300).await;
+    let at = gw.mint_at("u-3", &["wealth-01"], 300).await;
     let cfg = gw.key().await;
     let reqs: Vec<_> = (0..50)
-        .map(|_| exchange_request(&cfg, &at, "wealth-01", now()))
+        .map(|_| sealed_exchange(&cfg, &at, "wealth-01", now()))
         .collect();
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(50));
     let tasks: Vec<_> = reqs
         .into_iter()
-        .map(|(req, ctx)| {
+        .map(|pending| {
             let gw = gw.clone();
             let barrier = barrier.clone();
             tokio::spawn(async move {
                 barrier.wait().await;
-                gw.exchange_raw(req, &ctx).await
+                gw.send_exchange(pending).await
             })
         })
         .collect();
+    let used_code = sealed_refusal(ErrorCode::AtUsed, "AT_USED");
     let (mut ok, mut used) = (0, 0);
     for t in tasks {
         match t.await.unwrap() {
-            ExchangeResponse::Issued { .. } => ok += 1,
-            ExchangeResponse::Refused { code } if code == "AT_USED" => used += 1,
-            other => panic!("{other:?}"),
+            Ok(_) => ok += 1,
+            Err(e) if e == used_code => used += 1,
+            Err(e) => panic!("{e:?}"),
         }
     }
     assert_eq!((ok, used), (1, 49));
@@ -403,25 +236,33 @@ async fn at_reuse_50_concurrent_exchanges_exactly_one_vt() {
 async fn expired_at_is_refused() {
     let gw = start().await;
     // 120 s in the past: beyond the 30 s skew.
-    let at = gw.test_at("u-4", &["wealth-01"], -120).await;
-    let (resp, _) = gw.exchange(&at, "wealth-01").await;
-    assert_eq!(refused_code(&resp), "AT_EXPIRED");
+    let at = gw.mint_at("u-4", &["wealth-01"], -120).await;
+    assert_eq!(
+        gw.exchange(&at, "wealth-01").await.unwrap_err(),
+        sealed_refusal(ErrorCode::AtExpired, "AT_EXPIRED")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_scope_product_and_genuineness() {
     let gw = start().await;
-    let at = gw.test_at("u-5", &["wealth-01"], 300).await;
-    let (resp, _) = gw.exchange(&at, "loan-02").await;
-    assert_eq!(refused_code(&resp), "PRODUCT_NOT_ALLOWED");
-    let (resp, _) = gw.exchange(&at, "no-such-product").await;
-    assert_eq!(refused_code(&resp), "PRODUCT_UNKNOWN");
+    let at = gw.mint_at("u-5", &["wealth-01"], 300).await;
+    assert_eq!(
+        gw.exchange(&at, "loan-02").await.unwrap_err(),
+        sealed_refusal(ErrorCode::AtRejected, "PRODUCT_NOT_ALLOWED")
+    );
+    assert_eq!(
+        gw.exchange(&at, "no-such-product").await.unwrap_err(),
+        sealed_refusal(ErrorCode::AtRejected, "PRODUCT_UNKNOWN")
+    );
     let mut forged = at.clone().into_bytes();
     forged[10] = if forged[10] == b'A' { b'B' } else { b'A' };
-    let (resp, _) = gw
-        .exchange(std::str::from_utf8(&forged).unwrap(), "wealth-01")
-        .await;
-    assert_eq!(refused_code(&resp), "AT_INVALID");
+    assert_eq!(
+        gw.exchange(std::str::from_utf8(&forged).unwrap(), "wealth-01")
+            .await
+            .unwrap_err(),
+        sealed_refusal(ErrorCode::AtRejected, "AT_INVALID")
+    );
     // An AT of another gateway (other seed) is not genuine here.
     let other = start_with(Options {
         seed: Some("other".into()),
@@ -429,151 +270,186 @@ async fn at_scope_product_and_genuineness() {
         ..Options::default()
     })
     .await;
-    let foreign = other.test_at("u-5", &["wealth-01"], 300).await;
-    let (resp, _) = gw.exchange(&foreign, "wealth-01").await;
-    assert_eq!(refused_code(&resp), "AT_INVALID");
-    // Client clock far off.
-    let (req, ctx) = exchange_request(&gw.key().await, &at, "wealth-01", now() - 3600);
+    let foreign = other.mint_at("u-5", &["wealth-01"], 300).await;
     assert_eq!(
-        refused_code(&gw.exchange_raw(req, &ctx).await),
-        "CLOCK_SKEW"
+        gw.exchange(&foreign, "wealth-01").await.unwrap_err(),
+        sealed_refusal(ErrorCode::AtRejected, "AT_INVALID")
+    );
+    // Client clock far off (the core seals with any client time).
+    let skewed = sealed_exchange(&gw.key().await, &at, "wealth-01", now() - 3600);
+    assert_eq!(
+        gw.send_exchange(skewed).await.unwrap_err(),
+        sealed_refusal(ErrorCode::ClockSkew, "CLOCK_SKEW")
     );
     // None of those refusals consumed the AT.
-    issued(gw.exchange(&at, "wealth-01").await.0);
+    gw.exchange(&at, "wealth-01").await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tampered_exchange_is_refused_and_at_stays_usable() {
     let gw = start().await;
-    let at = gw.test_at("u-6", &["wealth-01"], 300).await;
-    let (req, ctx) = exchange_request(&gw.key().await, &at, "wealth-01", now());
+    let at = gw.mint_at("u-6", &["wealth-01"], 300).await;
+    let pending = sealed_exchange(&gw.key().await, &at, "wealth-01", now());
+    let req = pending.http_request();
+    let len = req.body.len();
     // enc (7..39), ciphertext, tag (last 16 bytes)
-    for pos in [
-        7,
-        20,
-        38,
-        39,
-        60,
-        req.len() / 2,
-        req.len() - 17,
-        req.len() - 1,
-    ] {
+    for pos in [7, 20, 38, 39, 60, len / 2, len - 17, len - 1] {
         let mut bad = req.clone();
-        bad[pos] ^= 0x40;
-        gw.post("/v1/exchange", EXCHANGE_REQ, bad, None)
-            .await
-            .assert_problem(400, "DECRYPT_FAILED");
+        bad.body[pos] ^= 0x40;
+        gw.assert_refused(bad, 400, "DECRYPT_FAILED").await;
     }
     let mut bad = req.clone();
-    bad[2] ^= 0x01; // KEM id
-    gw.post("/v1/exchange", EXCHANGE_REQ, bad, None)
-        .await
-        .assert_problem(400, "UNSUPPORTED_SUITE");
-    gw.post("/v1/exchange", EXCHANGE_REQ, req[..40].to_vec(), None)
-        .await
-        .assert_problem(400, "TRUNCATED");
-    issued(gw.exchange_raw(req, &ctx).await);
+    bad.body[2] ^= 0x01; // KEM id
+    gw.assert_refused(bad, 400, "UNSUPPORTED_SUITE").await;
+    let mut bad = req.clone();
+    bad.body.truncate(40);
+    gw.assert_refused(bad, 400, "TRUNCATED").await;
+    gw.send_exchange(pending).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replayed_exchange_and_call_are_refused() {
     let gw = start().await;
-    let at = gw.test_at("u-7", &["wealth-01"], 300).await;
-    let (req, ctx) = exchange_request(&gw.key().await, &at, "wealth-01", now());
-    let (vt, _, _) = issued(gw.exchange_raw(req.clone(), &ctx).await);
-    assert_eq!(refused_code(&gw.exchange_raw(req, &ctx).await), "REPLAYED");
+    let replayed = sealed_refusal(ErrorCode::Replayed, "REPLAYED");
+    let at = gw.mint_at("u-7", &["wealth-01"], 300).await;
+    let cfg = gw.key().await;
+    // The very same bytes sent twice (both answers read: sealed by hand).
+    let x = seal_by_hand(
+        &cfg,
+        ByHand::Exchange {
+            at: &at,
+            product: "wealth-01",
+        },
+    );
+    let vt = gw.send_hand_exchange(&x).await.unwrap().vt;
+    assert_eq!(gw.send_hand_exchange(&x).await.unwrap_err(), replayed);
 
-    let secret = ctx.into_session_secret();
-    let (call, cctx) = call_request(&gw.key().await, &vt, &secret, "echo", "{}");
-    call_ok(gw.call_raw(call.clone(), &cctx).await);
-    assert_eq!(call_code(&gw.call_raw(call, &cctx).await), "REPLAYED");
+    let secret = x.session_secret();
+    let call = seal_by_hand(
+        &cfg,
+        ByHand::Call {
+            vt: &vt,
+            secret: &secret,
+            service: "echo",
+            body: "{}",
+        },
+    );
+    assert_eq!(gw.send_hand_call(&call).await.unwrap(), "{}");
+    assert_eq!(gw.send_hand_call(&call).await.unwrap_err(), replayed);
+
+    // The same request id in a new encapsulation (the core seals with the id it is given):
+    // REPLAYED too, for an exchange and for a call.
+    let at = gw.mint_at("u-7b", &["wealth-01"], 300).await;
+    let rid = random_request_id().unwrap();
+    let seal = || seal_exchange(&cfg, &at, "wealth-01", rid, now()).unwrap();
+    let session = gw.send_exchange(seal()).await.unwrap();
+    assert_eq!(gw.send_exchange(seal()).await.unwrap_err(), replayed);
+    let rid = random_request_id().unwrap();
+    let seal = || session.seal_call(&cfg, "echo", "{}", rid, now()).unwrap();
+    assert_eq!(gw.send_call(seal()).await.unwrap(), "{}");
+    assert_eq!(gw.send_call(seal()).await.unwrap_err(), replayed);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vt_with_another_sessions_secret_is_refused() {
     let gw = start().await;
-    let at1 = gw.test_at("u-8", &["wealth-01"], 300).await;
-    let at2 = gw.test_at("u-9", &["wealth-01"], 300).await;
-    let (r1, _s1) = gw.exchange(&at1, "wealth-01").await;
-    let (_r2, s2) = gw.exchange(&at2, "wealth-01").await;
-    let (vt1, _, _) = issued(r1);
-    let r = gw.call(&vt1, &s2, "profile", "{}").await;
-    assert_eq!(call_code(&r), "VT_NOT_BOUND");
-    let r = gw
-        .call(&vt1, &SessionSecret::from_bytes([7; 32]), "profile", "{}")
-        .await;
-    assert_eq!(call_code(&r), "VT_NOT_BOUND");
+    let cfg = gw.key().await;
+    let at1 = gw.mint_at("u-8", &["wealth-01"], 300).await;
+    let at2 = gw.mint_at("u-9", &["wealth-01"], 300).await;
+    let s1 = gw.exchange(&at1, "wealth-01").await.unwrap();
+    // The second session's secret, which a core `Session` never gives out: sealed by hand.
+    let x2 = seal_by_hand(
+        &cfg,
+        ByHand::Exchange {
+            at: &at2,
+            product: "wealth-01",
+        },
+    );
+    gw.send_hand_exchange(&x2).await.unwrap();
+    let s2 = x2.session_secret();
+    let call = |vt: &Token, secret: &SessionSecret| {
+        let sealed = seal_by_hand(
+            &cfg,
+            ByHand::Call {
+                vt,
+                secret,
+                service: "profile",
+                body: "{}",
+            },
+        );
+        let gw = &gw;
+        async move { gw.send_hand_call(&sealed).await }
+    };
+    let vt1 = s1.issued_token();
+    let not_bound = sealed_refusal(ErrorCode::VtRejected, "VT_NOT_BOUND");
+    assert_eq!(call(vt1, &s2).await.unwrap_err(), not_bound);
+    let junk = SessionSecret::from_bytes([7; 32]);
+    assert_eq!(call(vt1, &junk).await.unwrap_err(), not_bound);
     // An AT is not a VT.
-    let r = gw
-        .call(&Token::new(at1.into_bytes()).unwrap(), &s2, "profile", "{}")
-        .await;
-    assert_eq!(call_code(&r), "VT_INVALID");
+    let at_as_vt = Token::new(at1.into_bytes()).unwrap();
+    assert_eq!(
+        call(&at_as_vt, &s2).await.unwrap_err(),
+        sealed_refusal(ErrorCode::VtRejected, "VT_INVALID")
+    );
+    // The first session's own calls still pass.
+    assert_eq!(
+        json(&gw.call(&s1, "profile", "{}").await.unwrap())["display_name"],
+        "u*8"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_endpoint_rotation_and_unknown_key_id() {
     let gw = start().await;
-    let res = gw
-        .http
-        .get(format!("{}/v1/keys", gw.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    assert_eq!(res.headers()["content-type"], "application/ohttp-keys");
-    assert_eq!(res.headers()["cache-control"], "public, max-age=300");
-    let list = KeyConfig::decode_list(&res.bytes().await.unwrap()).unwrap();
+    let res = gw.send(HttpRequest::keys()).await.unwrap();
+    assert_eq!(res.status, 200);
+    assert_eq!(res.content_type, KEYS_MEDIA_TYPE);
+    assert_eq!(res.cache_control, "public, max-age=300");
+    let list = KeyConfig::decode_list(&res.body.unwrap()).unwrap();
     assert_eq!(list.len(), 1);
     let old = list[0].clone();
     assert_eq!(old.key_id(), 1);
 
-    let at = gw.test_at("u-10", &["wealth-01"], 300).await;
-    let (req_old, ctx_old) = exchange_request(&old, &at, "wealth-01", now());
+    let at = gw.mint_at("u-10", &["wealth-01"], 300).await;
+    let pending_old = sealed_exchange(&old, &at, "wealth-01", now());
     // Unknown key id: the RFC 9458 §5.3 signal.
-    let mut bad = req_old.clone();
-    bad[0] = 0x77;
-    let r = gw.post("/v1/exchange", EXCHANGE_REQ, bad, None).await;
-    r.assert_problem(422, "KEY_UNKNOWN");
-    assert_eq!(r.json()["type"], OHTTP_KEY_PROBLEM_TYPE);
+    let mut bad = pending_old.http_request();
+    bad.body[0] = 0x77;
+    gw.assert_stale_key(bad).await;
 
     let r = gw
         .post("/test/rotate-keys", "application/json", vec![], None)
         .await;
     assert_eq!(r.json()["current_key_id"], 2);
-    let res = gw
-        .http
-        .get(format!("{}/v1/keys", gw.base))
-        .send()
-        .await
-        .unwrap();
-    let list = KeyConfig::decode_list(&res.bytes().await.unwrap()).unwrap();
+    let res = gw.send(HttpRequest::keys()).await.unwrap();
+    let list = KeyConfig::decode_list(&res.body.unwrap()).unwrap();
     assert_eq!(
         list.iter().map(KeyConfig::key_id).collect::<Vec<_>>(),
         vec![2, 1]
     );
     // The previous key is still accepted.
-    issued(gw.exchange_raw(req_old, &ctx_old).await);
+    gw.send_exchange(pending_old).await.unwrap();
     gw.post("/test/rotate-keys", "application/json", vec![], None)
         .await;
-    let at = gw.test_at("u-10", &["wealth-01"], 300).await;
-    let (req, _) = exchange_request(&old, &at, "wealth-01", now());
-    gw.post("/v1/exchange", EXCHANGE_REQ, req, None)
-        .await
-        .assert_problem(422, "KEY_UNKNOWN");
-    issued(gw.exchange(&at, "wealth-01").await.0);
+    let at = gw.mint_at("u-10", &["wealth-01"], 300).await;
+    let pending = sealed_exchange(&old, &at, "wealth-01", now());
+    gw.assert_stale_key(pending.http_request()).await;
+    // A client pinned to the dropped key: one refresh on the signal, one retry, issued.
+    let pinned = Client::with_key_config(gw.clone(), &old.encode()).unwrap();
+    pinned.exchange(&at, "wealth-01").await.unwrap();
+    assert_eq!(pinned.key_config().key_id(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversize_body_and_wrong_media_type() {
     let gw = start().await;
     let big = vec![0u8; 64 * 1024 + 1];
-    for (path, ctype) in [
-        ("/v1/exchange", EXCHANGE_REQ),
-        ("/v1/call", CALL_REQ),
-        ("/v1/partner/access-token", "application/json"),
-        ("/demo/partner/launch", "application/json"),
-    ] {
-        gw.post(path, ctype, big.clone(), None)
+    for channel in [Channel::Exchange, Channel::Call] {
+        let req = HttpRequest::encapsulated(channel, big.clone());
+        gw.assert_refused(req, 413, "TOO_LARGE").await;
+    }
+    for path in ["/v1/partner/access-token", "/demo/partner/launch"] {
+        gw.post(path, "application/json", big.clone(), None)
             .await
             .assert_problem(413, "TOO_LARGE");
     }
@@ -585,42 +461,47 @@ async fn oversize_body_and_wrong_media_type() {
     )
     .await
     .assert_problem(415, "UNSUPPORTED_MEDIA_TYPE");
-    gw.post("/v1/call", EXCHANGE_REQ, vec![1, 2, 3], None)
-        .await
-        .assert_problem(415, "UNSUPPORTED_MEDIA_TYPE");
+    // A call carrying the exchange's media type.
+    let mut req = HttpRequest::encapsulated(Channel::Call, vec![1, 2, 3]);
+    req.content_type = HttpRequest::encapsulated(Channel::Exchange, Vec::new()).content_type;
+    gw.assert_refused(req, 415, "UNSUPPORTED_MEDIA_TYPE").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_plaintext_gets_its_code() {
     let gw = start().await;
     let cfg = gw.key().await;
-    for (channel, path, ctype) in [
-        (Channel::Exchange, "/v1/exchange", EXCHANGE_REQ),
-        (Channel::Call, "/v1/call", CALL_REQ),
-    ] {
-        for (pt, code) in [
+    for channel in [Channel::Exchange, Channel::Call] {
+        for (plaintext, code) in [
             (vec![1u8, 2, 3], "MALFORMED"),
             (vec![], "MALFORMED"),
             (vec![2u8; 40], "UNSUPPORTED_VERSION"),
         ] {
-            let (req, ctx) = encapsulate_request(&cfg, channel, &pt).unwrap();
-            let r = gw.post(path, ctype, req, None).await;
-            assert_eq!(r.status, 200);
-            let opened = ctx.open_response(&r.body).unwrap();
+            let sealed = seal_by_hand(
+                &cfg,
+                ByHand::Plaintext {
+                    channel,
+                    plaintext: &plaintext,
+                },
+            );
+            let body = gw.body(sealed.http_request()).await;
             let got = match channel {
-                Channel::Exchange => {
-                    refused_code(&ExchangeResponse::decode(&opened).unwrap()).to_owned()
-                }
-                _ => call_code(&CallResponse::decode(&opened).unwrap()).to_owned(),
+                Channel::Exchange => sealed.open_exchange(&body).unwrap_err(),
+                _ => sealed.open_call(&body).unwrap_err(),
             };
-            assert_eq!(got, code);
+            assert_eq!(got, sealed_refusal(ErrorCode::GatewayError, code));
         }
     }
     // A call request sent to the exchange endpoint does not open (different HPKE info).
-    let (req, _) = encapsulate_request(&cfg, Channel::Call, b"x").unwrap();
-    gw.post("/v1/exchange", EXCHANGE_REQ, req, None)
-        .await
-        .assert_problem(400, "DECRYPT_FAILED");
+    let call = seal_by_hand(
+        &cfg,
+        ByHand::Plaintext {
+            channel: Channel::Call,
+            plaintext: b"x",
+        },
+    );
+    let req = HttpRequest::encapsulated(Channel::Exchange, call.request().to_vec());
+    gw.assert_refused(req, 400, "DECRYPT_FAILED").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -729,27 +610,23 @@ async fn cors_preflight_reflects_origin() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_hooks_tamper_slow_and_off_by_default() {
     let gw = start().await;
-    let at = gw.test_at("u-13", &["wealth-01"], 300).await;
-    let (req, ctx) = exchange_request(&gw.key().await, &at, "wealth-01", now());
-    let r = gw
-        .post("/test/tamper/v1/exchange", EXCHANGE_REQ, req, None)
-        .await;
-    assert_eq!(r.status, 200);
+    let at = gw.mint_at("u-13", &["wealth-01"], 300).await;
+    let pending = sealed_exchange(&gw.key().await, &at, "wealth-01", now());
+    let mut req = pending.http_request();
+    req.path = "/test/tamper/v1/exchange";
+    let body = gw.body(req).await;
     assert_eq!(
-        ctx.open_response(&r.body).unwrap_err().code(),
-        "DECRYPT_FAILED"
+        pending.open_exchange(&body).unwrap_err(),
+        ClientError::new(ErrorCode::DecryptFailed)
     );
 
-    let quick = reqwest::Client::builder()
-        .timeout(Duration::from_millis(1000))
-        .build()
-        .unwrap();
-    let err = quick
-        .get(format!("{}/test/slow/v1/keys", gw.base))
-        .send()
-        .await
-        .unwrap_err();
-    assert!(err.is_timeout());
+    let quick = Gw::new(gw.base.clone(), Duration::from_millis(1000));
+    let slow = HttpRequest {
+        path: "/test/slow/v1/keys",
+        ..HttpRequest::keys()
+    };
+    let err = quick.send(slow).await.unwrap_err();
+    assert_eq!(err, ClientError::new(ErrorCode::Timeout));
 
     let plain = start_with(Options::default()).await;
     let r = plain
@@ -789,13 +666,7 @@ async fn binary_prints_its_address_and_serves() {
         .unwrap()
         .to_owned();
     assert!(base.starts_with("http://127.0.0.1:"));
-    let gw = Gw {
-        base,
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap(),
-    };
+    let gw = Gw::new(base, Duration::from_secs(10));
     let res = gw
         .http
         .get(format!("{}/healthz", gw.base))
@@ -805,9 +676,13 @@ async fn binary_prints_its_address_and_serves() {
     assert_eq!(res.status(), 200);
     // Same seed → same keys and demo partner secret as the in-process server.
     let at = partner_at(&gw, "u-14", &["loan-02"]).await;
-    let (vt, exp, page) = issued(gw.exchange(&at, "loan-02").await.0);
-    assert!(exp.abs_diff(now() + 60) <= 5, "--vt-ttl is honoured");
-    assert_eq!(page["title"], "Flexi Cash Loan");
+    let session = gw.exchange(&at, "loan-02").await.unwrap();
+    assert!(
+        session.exp().abs_diff(now() + 60) <= 5,
+        "--vt-ttl is honoured"
+    );
+    assert_eq!(page(&session)["title"], "Flexi Cash Loan");
+    let vt = session.issued_token();
     assert!(!vt.as_str().is_empty());
     let inproc = start().await;
     assert_eq!(inproc.key().await.encode(), gw.key().await.encode());
@@ -874,13 +749,14 @@ fn assert_raw_problem(reply: &str, status: u16, code: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn declared_oversize_length_is_refused_immediately() {
     let gw = start().await;
+    let ctype = exchange_content_type();
     for path in [
         "/v1/exchange",
         "/v1/partner/access-token",
         "/demo/partner/launch",
     ] {
         let head = format!(
-            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {EXCHANGE_REQ}\r\n\
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {ctype}\r\n\
              Content-Length: 1000000000\r\n\r\n"
         );
         let start = std::time::Instant::now();
@@ -910,8 +786,9 @@ async fn slow_clients_time_out() {
         )
         .await;
     assert!(closed, "partial headers: connection still open after 5 s");
+    let ctype = exchange_content_type();
     let head = format!(
-        "POST /v1/exchange HTTP/1.1\r\nHost: x\r\nContent-Type: {EXCHANGE_REQ}\r\n\
+        "POST /v1/exchange HTTP/1.1\r\nHost: x\r\nContent-Type: {ctype}\r\n\
          Content-Length: 100\r\n\r\n0123456789"
     );
     let (reply, closed) = gw.raw(head.as_bytes(), Duration::from_secs(5)).await;
@@ -923,9 +800,10 @@ async fn slow_clients_time_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreadable_body_is_bad_body() {
     let gw = start().await;
+    let ctype = exchange_content_type();
     for path in ["/v1/exchange", "/v1/partner/access-token"] {
         let raw = format!(
-            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {EXCHANGE_REQ}\r\n\
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {ctype}\r\n\
              Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"
         );
         let (reply, _) = gw.raw(raw.as_bytes(), Duration::from_secs(5)).await;
@@ -934,7 +812,7 @@ async fn unreadable_body_is_bad_body() {
     // The size limit is still 413 with chunked encoding (no Content-Length to check early).
     let chunk = "a".repeat(40 * 1024);
     let raw = format!(
-        "POST /v1/exchange HTTP/1.1\r\nHost: x\r\nContent-Type: {EXCHANGE_REQ}\r\n\
+        "POST /v1/exchange HTTP/1.1\r\nHost: x\r\nContent-Type: {ctype}\r\n\
          Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
          {len:x}\r\n{chunk}\r\n{len:x}\r\n{chunk}\r\n0\r\n\r\n",
         len = chunk.len()
@@ -947,20 +825,21 @@ async fn unreadable_body_is_bad_body() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_arrays_are_not_objects() {
     let gw = start().await;
-    let at = gw.test_at("u-20", &["wealth-01"], 300).await;
-    let (resp, secret) = gw.exchange(&at, "wealth-01").await;
-    let (vt, _, _) = issued(resp);
-    let r = gw.call(&vt, &secret, "quote", "[100,12]").await;
-    assert_eq!(call_code(&r), "SERVICE_REJECTED");
-    let ok = gw
-        .call(
-            &vt,
-            &secret,
-            "quote",
-            r#" {"amount_cents":100,"months":12}"#,
-        )
-        .await;
-    assert_eq!(call_ok(ok)["months"], 12);
+    let at = gw.mint_at("u-20", &["wealth-01"], 300).await;
+    let client = gw.client().await;
+    let session = client.exchange(&at, "wealth-01").await.unwrap();
+    assert_eq!(
+        client
+            .call(&session, "quote", "[100,12]")
+            .await
+            .unwrap_err(),
+        sealed_refusal(ErrorCode::ServiceError, "SERVICE_REJECTED")
+    );
+    let ok = client
+        .call(&session, "quote", r#" {"amount_cents":100,"months":12}"#)
+        .await
+        .unwrap();
+    assert_eq!(json(&ok)["months"], 12);
     gw.post(
         "/demo/partner/launch",
         "application/json",

@@ -99,7 +99,7 @@ fn assert_problem(reply: &str, status: u16, code: &str) -> Vec<(String, String)>
     assert_eq!(s, status, "{reply:?}");
     assert_eq!(
         header(&headers, "content-type"),
-        Some("application/problem+json"),
+        Some(h5_access::client::PROBLEM_MEDIA_TYPE),
         "{reply:?}"
     );
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -443,7 +443,7 @@ async fn partners_from_the_command_line() {
 /// fix sealed answers had no Cache-Control.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cors_and_cache_headers() {
-    use h5_access::protocol::{encapsulate_request, Channel, ExchangeRequest, KeyConfig, Token};
+    use h5_access::client::{first_config, seal_exchange};
     let addr = start(options(), ServeConfig::default()).await;
     // The key list.
     let mut s = TcpStream::connect(&addr).await.unwrap();
@@ -457,33 +457,30 @@ async fn cors_and_cache_headers() {
     let (_, h, _) = parse(&String::from_utf8_lossy(&bytes[..split]));
     assert_eq!(header(&h, "cache-control"), Some("public, max-age=300"));
     let list = &bytes[split..];
-    let cfg = KeyConfig::decode_list(list).unwrap().remove(0);
-    let send = |body: Vec<u8>, key_id_shift: bool| {
-        let mut body = body;
+    let cfg = first_config(list).unwrap();
+    // The client core's exchange request (its path, media type and bytes), written raw.
+    let req = seal_exchange(&cfg, "not-a-real-AT", "wealth-01", [7; 16], http::now())
+        .unwrap()
+        .http_request();
+    let send = |key_id_shift: bool| {
+        let mut body = req.body.clone();
         if key_id_shift {
             body[0] = body[0].wrapping_add(100);
         }
         let mut head = format!(
-            "POST /v1/exchange HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://localhost:5\r\n\
-             Content-Type: application/vnd.h5-access.exchange-req\r\nContent-Length: {}\r\n\
+            "POST {} HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://localhost:5\r\n\
+             Content-Type: {}\r\nContent-Length: {}\r\n\
              Connection: close\r\n\r\n",
+            req.path,
+            req.content_type.unwrap(),
             body.len()
         )
         .into_bytes();
         head.extend_from_slice(&body);
         head
     };
-    let pt = ExchangeRequest {
-        request_id: [7; 16],
-        client_time: http::now(),
-        product: "wealth-01".into(),
-        subject_token: Token::new(b"not-a-real-AT".to_vec()).unwrap(),
-    }
-    .encode()
-    .unwrap();
-    let (req, _) = encapsulate_request(&cfg, Channel::Exchange, &pt).unwrap();
     // A sealed refusal (AT_INVALID inside): 200, no-store, CORS.
-    let r = raw(&addr, &send(req.clone(), false)).await;
+    let r = raw(&addr, &send(false)).await;
     let (status, h, _) = parse(&r);
     assert_eq!(status, 200);
     assert_eq!(header(&h, "cache-control"), Some("no-store"));
@@ -492,7 +489,7 @@ async fn cors_and_cache_headers() {
         Some("http://localhost:5")
     );
     // The stale-key signal carries CORS headers too.
-    let r = raw(&addr, &send(req, true)).await;
+    let r = raw(&addr, &send(true)).await;
     let h = assert_problem(&r, 422, "KEY_UNKNOWN");
     assert_eq!(
         header(&h, "access-control-allow-origin"),
@@ -521,15 +518,12 @@ async fn cors_and_cache_headers() {
 /// returns the same bytes; `profile` masks a 2-character subject entirely.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn service_contracts() {
-    use h5_access::protocol::{
-        encapsulate_request, CallRequest, CallResponse, Channel, ExchangeRequest, ExchangeResponse,
-        KeyConfig,
+    use h5_access::client::{
+        first_config, random_request_id, seal_exchange, ClientError, ErrorCode,
     };
     let (_, gw) = h5_mock_gateway::app_and_gateway(&options()).unwrap();
     let now = http::now();
-    let cfg = KeyConfig::decode_list(&gw.key_config_list())
-        .unwrap()
-        .remove(0);
+    let cfg = first_config(&gw.key_config_list()).unwrap();
     let session = |subject: &str, product: &str| {
         let at = gw
             .mint_access_token(
@@ -540,63 +534,44 @@ async fn service_contracts() {
                 now + 300,
             )
             .unwrap();
-        let pt = ExchangeRequest {
-            request_id: rand_id(),
-            client_time: now,
-            product: product.into(),
-            subject_token: at.token,
-        }
-        .encode()
-        .unwrap();
-        let (req, ctx) = encapsulate_request(&cfg, Channel::Exchange, &pt).unwrap();
-        (req, ctx)
+        // Sealed by the client core, handed to the gateway in-process.
+        seal_exchange(
+            &cfg,
+            at.token.as_str(),
+            product,
+            random_request_id().unwrap(),
+            now,
+        )
+        .unwrap()
     };
-    let mut calls = Vec::new();
+    let mut sessions = Vec::new();
     for (subject, product) in [("u-1", "card-03"), ("ab", "wealth-01")] {
-        let (req, ctx) = session(subject, product);
-        let res = gw.handle_exchange(&req, now).await.unwrap();
-        let ExchangeResponse::Issued { issued_token, .. } =
-            ExchangeResponse::decode(&ctx.open_response(&res.body).unwrap()).unwrap()
-        else {
-            panic!("not issued")
-        };
-        calls.push((issued_token, ctx.into_session_secret()));
+        let pending = session(subject, product);
+        let res = gw.handle_exchange(pending.request(), now).await.unwrap();
+        sessions.push(pending.open_exchange(&res.body).unwrap());
     }
-    let call = |n: usize, service: &str, body: &str| {
-        let (vt, secret) = &calls[n];
-        let pt = CallRequest {
-            request_id: rand_id(),
-            client_time: now,
-            issued_token: vt.clone(),
-            service: service.into(),
-            body: body.into(),
-        }
-        .encode(secret)
-        .unwrap();
-        let (req, ctx) = encapsulate_request(&cfg, Channel::Call, &pt).unwrap();
-        (req, ctx)
-    };
     let answer = |n: usize, service: &str, body: &str| {
-        let (req, ctx) = call(n, service, body);
+        let pending = sessions[n]
+            .seal_call(&cfg, service, body, random_request_id().unwrap(), now)
+            .unwrap();
         let gw = gw.clone();
         async move {
-            let res = gw.handle_call(&req, now).await.unwrap();
-            CallResponse::decode(&ctx.open_response(&res.body).unwrap()).unwrap()
+            let res = gw.handle_call(pending.request(), now).await.unwrap();
+            pending.open_call(&res.body)
         }
     };
     // card-03's catalogue rate is 1825 bps; the largest amount over the longest term.
-    let r = answer(0, "quote", r#"{"amount_cents":1000000000000,"months":360}"#).await;
-    let CallResponse::Ok { body } = r else {
-        panic!("{r:?}")
-    };
+    let body = answer(0, "quote", r#"{"amount_cents":1000000000000,"months":360}"#)
+        .await
+        .unwrap();
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["rate_bps"], 1825);
     // 10^12 × 1825 × 360 / 120000 exactly (the product is 6.57 × 10^17).
     assert_eq!(v["interest_cents"], 5_475_000_000_000u64);
     assert_eq!(v["total_cents"], 6_475_000_000_000u64);
-    let rejected = CallResponse::Refused {
-        code: "SERVICE_REJECTED".into(),
-    };
+    // The sealed refusal, as the client core reports it.
+    let rejected: Result<String, _> = Err(ClientError::from_gateway_code("SERVICE_REJECTED"));
+    assert_eq!(rejected.as_ref().unwrap_err().code, ErrorCode::ServiceError);
     for body in [
         r#"{"amount_cents":1.5,"months":12}"#,
         r#"{"amount_cents":1e3,"months":12}"#,
@@ -610,20 +585,8 @@ async fn service_contracts() {
     }
     assert_eq!(answer(0, "echo", "not json").await, rejected);
     let odd = "{ \"b\" : [1, 2.50] ,\"a\":null }";
-    assert_eq!(
-        answer(0, "echo", odd).await,
-        CallResponse::Ok { body: odd.into() }
-    );
-    let r = answer(1, "profile", "not json").await;
-    let CallResponse::Ok { body } = r else {
-        panic!("{r:?}")
-    };
+    assert_eq!(answer(0, "echo", odd).await.unwrap(), odd);
+    let body = answer(1, "profile", "not json").await.unwrap();
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["display_name"], "**");
-}
-
-fn rand_id() -> [u8; 16] {
-    let mut r = [0u8; 16];
-    getrandom::fill(&mut r).unwrap();
-    r
 }

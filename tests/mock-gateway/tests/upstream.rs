@@ -11,14 +11,12 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
+use h5_access::client::{first_config, seal_exchange, ClientError, ErrorCode, Session};
 use h5_access::gateway::{
     context_signature, CallContext, Gateway, Partner, Service as _, ServiceError, TicketKey,
     UpstreamService,
 };
-use h5_access::protocol::{
-    encapsulate_request, CallRequest, CallResponse, Channel, ExchangeRequest, ExchangeResponse,
-    KeyConfig, KeyPair, SessionSecret, Token,
-};
+use h5_access::protocol::{KeyConfig, KeyPair};
 use serde_json::{json, Value};
 
 mod support;
@@ -125,56 +123,32 @@ async fn gateway() -> Gateway {
     .unwrap()
 }
 
-async fn session(gw: &Gateway) -> (KeyConfig, Token, SessionSecret) {
-    let cfg = KeyConfig::decode_list(&gw.key_config_list())
-        .unwrap()
-        .remove(0);
+/// A session on the in-process gateway, through the client core (sealed with
+/// `seal_exchange`, handed to `handle_exchange`, opened with `Pending::open_exchange`).
+async fn session(gw: &Gateway) -> (KeyConfig, Session) {
+    let cfg = first_config(&gw.key_config_list()).unwrap();
     let at = gw
         .mint_access_token("p1", "user-7", &[PRODUCT.into()], now(), now() + 300)
         .unwrap()
         .token;
-    let pt = ExchangeRequest {
-        request_id: [9; 16],
-        client_time: now(),
-        product: PRODUCT.into(),
-        subject_token: at,
-    }
-    .encode()
-    .unwrap();
-    let (req, ctx) = encapsulate_request(&cfg, Channel::Exchange, &pt).unwrap();
-    let res = gw.handle_exchange(&req, now()).await.unwrap();
-    let vt = match ExchangeResponse::decode(&ctx.open_response(&res.body).unwrap()).unwrap() {
-        ExchangeResponse::Issued { issued_token, .. } => issued_token,
-        other => panic!("{other:?}"),
-    };
-    (cfg, vt, ctx.into_session_secret())
+    let pending = seal_exchange(&cfg, at.as_str(), PRODUCT, [9; 16], now()).unwrap();
+    let res = gw.handle_exchange(pending.request(), now()).await.unwrap();
+    let session = pending.open_exchange(&res.body).unwrap();
+    (cfg, session)
 }
 
+/// Calls `service` with `{"amount":5}` and request id `request_id` through the client core.
 async fn call(
     gw: &Gateway,
-    s: &(KeyConfig, Token, SessionSecret),
+    s: &(KeyConfig, Session),
     service: &str,
     request_id: [u8; 16],
-) -> CallResponse {
-    let pt = CallRequest {
-        request_id,
-        client_time: now(),
-        issued_token: s.1.clone(),
-        service: service.into(),
-        body: r#"{"amount":5}"#.into(),
-    }
-    .encode(&s.2)
-    .unwrap();
-    let (req, ctx) = encapsulate_request(&s.0, Channel::Call, &pt).unwrap();
-    let res = gw.handle_call(&req, now()).await.unwrap();
-    CallResponse::decode(&ctx.open_response(&res.body).unwrap()).unwrap()
-}
-
-fn code(r: &CallResponse) -> &str {
-    match r {
-        CallResponse::Refused { code } => code,
-        other => panic!("expected Refused, got {other:?}"),
-    }
+) -> Result<String, ClientError> {
+    let pending =
+        s.1.seal_call(&s.0, service, r#"{"amount":5}"#, request_id, now())
+            .unwrap();
+    let res = gw.handle_call(pending.request(), now()).await.unwrap();
+    pending.open_call(&res.body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,10 +158,7 @@ async fn answer_is_sealed_with_the_verified_context() {
     let mut rid = [0u8; 16];
     rid[0] = 0xab;
     rid[15] = 0x01;
-    let r = call(&gw, &s, "context", rid).await;
-    let CallResponse::Ok { body } = r else {
-        panic!("{r:?}")
-    };
+    let body = call(&gw, &s, "context", rid).await.unwrap();
     let mut v: Value = serde_json::from_str(&body).unwrap();
     let time: u64 = v["time"].as_str().unwrap().parse().unwrap();
     assert!(time.abs_diff(now()) <= 5, "{time}");
@@ -231,26 +202,27 @@ async fn a_context_key_signs_the_context() {
 async fn backend_failures_are_sealed_refusals() {
     let gw = gateway().await;
     let s = session(&gw).await;
-    for (i, (service, want)) in [
-        ("slow", "INTERNAL"),
-        ("fail", "INTERNAL"),
-        ("reject", "SERVICE_REJECTED"),
-        ("big", "INTERNAL"),
-        ("big-stream", "INTERNAL"),
-        ("not-json", "INTERNAL"),
-        ("gone", "INTERNAL"),
+    for (i, (service, code, want)) in [
+        ("slow", ErrorCode::GatewayError, "INTERNAL"),
+        ("fail", ErrorCode::GatewayError, "INTERNAL"),
+        ("reject", ErrorCode::ServiceError, "SERVICE_REJECTED"),
+        ("big", ErrorCode::GatewayError, "INTERNAL"),
+        ("big-stream", ErrorCode::GatewayError, "INTERNAL"),
+        ("not-json", ErrorCode::GatewayError, "INTERNAL"),
+        ("gone", ErrorCode::GatewayError, "INTERNAL"),
     ]
     .into_iter()
     .enumerate()
     {
         let r = call(&gw, &s, service, [u8::try_from(i).unwrap() + 1; 16]).await;
-        assert_eq!(code(&r), want, "{service}");
+        assert_eq!(
+            r.unwrap_err(),
+            support::sealed_refusal(code, want),
+            "{service}"
+        );
     }
     // The session is fine afterwards.
-    assert!(matches!(
-        call(&gw, &s, "context", [0x77; 16]).await,
-        CallResponse::Ok { .. }
-    ));
+    assert!(call(&gw, &s, "context", [0x77; 16]).await.is_ok());
 }
 
 /// The same cases on the service itself: each failure is its own `ServiceError`.
@@ -294,23 +266,22 @@ async fn the_mock_forwards_to_an_upstream_given_on_its_command_line() {
     let fail_url = format!("fail={base}/fail");
     let gw = support::Instance::start(&["--upstream", &ctx_url, "--upstream", &fail_url]);
     let at = gw.test_at("u-up").await;
-    let (x, secret) = support::exchange(&gw, &at).await;
-    let vt = support::vt_of(x);
-    let cfg = gw.key().await;
-    let (r, c) = support::call_request_to(&cfg, &vt, &secret, "context", r#"{"q":true}"#);
-    match gw.call_raw(&r, &c).await {
-        CallResponse::Ok { body } => {
-            let v: Value = serde_json::from_str(&body).unwrap();
-            assert_eq!(v["partner"], "demo-partner");
-            assert_eq!(v["subject"], "u-up");
-            assert_eq!(v["product"], support::PRODUCT);
-            assert_eq!(v["service"], "context");
-            assert_eq!(v["body"], json!({"q": true}));
-        }
-        other => panic!("{other:?}"),
-    }
-    let (r, c) = support::call_request_to(&cfg, &vt, &secret, "fail", "{}");
-    assert_eq!(support::call_code(&gw.call_raw(&r, &c).await), "INTERNAL");
+    let client = gw.client().await;
+    let session = client.exchange(&at, support::PRODUCT).await.unwrap();
+    let body = client
+        .call(&session, "context", r#"{"q":true}"#)
+        .await
+        .unwrap();
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["partner"], "demo-partner");
+    assert_eq!(v["subject"], "u-up");
+    assert_eq!(v["product"], support::PRODUCT);
+    assert_eq!(v["service"], "context");
+    assert_eq!(v["body"], json!({"q": true}));
+    assert_eq!(
+        client.call(&session, "fail", "{}").await.unwrap_err(),
+        support::sealed_refusal(ErrorCode::GatewayError, "INTERNAL")
+    );
 }
 
 /// F2: the default upstream client ignores `HTTP_PROXY`/`HTTPS_PROXY`/`ALL_PROXY` in the
@@ -344,20 +315,13 @@ async fn upstream_calls_ignore_proxy_variables_in_the_environment() {
         ],
     );
     let at = gw.test_at("u-proxy").await;
-    let (x, secret) = support::exchange(&gw, &at).await;
-    let vt = support::vt_of(x);
-    let cfg = gw.key().await;
-    let (r, c) = support::call_request_to(&cfg, &vt, &secret, "context", r#"{"q":1}"#);
-    let answer = gw.call_raw(&r, &c).await;
+    let session = gw.exchange(&at, support::PRODUCT).await.unwrap();
+    let answer = gw.call(&session, "context", r#"{"q":1}"#).await;
     gw.kill();
     proxy_task.abort();
-    match answer {
-        CallResponse::Ok { body } => {
-            let v: Value = serde_json::from_str(&body).unwrap();
-            assert_eq!(v["subject"], "u-proxy");
-            assert_eq!(v["body"], json!({"q": 1}));
-        }
-        other => panic!("the backend did not answer: {other:?}"),
-    }
+    let body = answer.unwrap_or_else(|e| panic!("the backend did not answer: {e:?}"));
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["subject"], "u-proxy");
+    assert_eq!(v["body"], json!({"q": 1}));
     assert_eq!(seen.load(Ordering::SeqCst), 0, "the proxy saw a connection");
 }

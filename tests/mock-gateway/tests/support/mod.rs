@@ -1,7 +1,9 @@
 //! Test kit for the fleet suites: real `redis-server` processes (single and a 3-master
 //! cluster) on free loopback ports, `h5-mock-gateway` processes pointed at them, a delaying
-//! loopback proxy, and a small client building encapsulated requests. Every process started
-//! here is killed when its guard drops (also when a test fails).
+//! loopback proxy, and the request side every HTTP suite shares: the client core
+//! (`h5_access::client`) over reqwest ([`Reqwest`]), and the one helper that seals what the core
+//! will not ([`seal_by_hand`]). Every process started here is killed when its guard drops (also
+//! when a test fails).
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use std::net::TcpListener;
@@ -11,6 +13,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use h5_access::client::{
+    body_cap, random_request_id, read_answer, Answer, Client, ClientError, ErrorCode, HttpAnswer,
+    HttpRequest, Method, Pending, Problem, Session, Transport, PROBLEM_MEDIA_TYPE,
+};
+use h5_access::gateway::OHTTP_KEY_PROBLEM_TYPE;
 use h5_access::partner::PartnerCredentials;
 use h5_access::protocol::{
     encapsulate_request, CallRequest, CallResponse, Channel, ClientContext, ExchangeRequest,
@@ -21,20 +28,12 @@ use serde_json::{json, Value};
 
 pub const SEED: &str = "fleet-tests";
 pub const PRODUCT: &str = "wealth-01";
-const EXCHANGE_REQ: &str = "application/vnd.h5-access.exchange-req";
-const CALL_REQ: &str = "application/vnd.h5-access.call-req";
 
 pub fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs()
-}
-
-fn rid() -> [u8; 16] {
-    let mut r = [0u8; 16];
-    getrandom::fill(&mut r).unwrap();
-    r
 }
 
 /// A fresh directory under the system temp dir, removed on drop.
@@ -349,11 +348,445 @@ impl SlowProxy {
     }
 }
 
-/// One `h5-mock-gateway` process (`--seed SEED --test-hooks`), killed on drop.
-pub struct Instance {
+/// The client core's [`Transport`] over reqwest, doing natively what the browser SDK's `fetch`
+/// driver (src/sdk/fetch.rs) does: the core's method, path, `Accept` and `Content-Type`, the
+/// body read up to [`body_cap`]`(status)` (a declared `Content-Length` over it refused before
+/// reading), `Content-Type` and `Cache-Control` handed over, problem documents parsed with
+/// serde_json (own string members `type` and `code` of an object only), the time from
+/// `SystemTime`. Unlike the browser driver it follows redirects (the gateway sends none). It
+/// also sends what is not the protocol's (partner API, test hooks, the demo) with
+/// [`post`](Self::post).
+#[derive(Clone, Debug)]
+pub struct Reqwest {
+    /// `http://127.0.0.1:port`, no trailing slash.
     pub base: String,
-    child: Child,
     pub http: reqwest::Client,
+}
+
+/// A reqwest failure as the browser driver reports a failed `fetch`: TIMEOUT past the
+/// client's timeout, NETWORK for anything else.
+fn failed(e: reqwest::Error) -> ClientError {
+    if e.is_timeout() {
+        ClientError::new(ErrorCode::Timeout)
+    } else {
+        ClientError::new(ErrorCode::Network).retryable(true)
+    }
+}
+
+impl Transport for Reqwest {
+    /// Errors: TIMEOUT (reqwest's timeout), NETWORK (anything else reqwest failed with).
+    async fn send(&self, request: HttpRequest) -> Result<HttpAnswer, ClientError> {
+        let method = match request.method {
+            Method::Get => reqwest::Method::GET,
+            _ => reqwest::Method::POST,
+        };
+        let mut rb = self
+            .http
+            .request(method, format!("{}{}", self.base, request.path))
+            .header("accept", request.accept);
+        if let Some(t) = request.content_type {
+            rb = rb.header("content-type", t);
+        }
+        if request.method != Method::Get {
+            rb = rb.body(request.body);
+        }
+        let mut res = rb.send().await.map_err(failed)?;
+        let status = res.status().as_u16();
+        let header = |name: &str| {
+            res.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let content_type = header("content-type");
+        let cache_control = header("cache-control");
+        let cap = body_cap(status);
+        let body = if res.content_length().is_some_and(|n| n > cap as u64) {
+            None
+        } else {
+            let mut body = Vec::new();
+            let mut over = false;
+            while let Some(chunk) = res.chunk().await.map_err(failed)? {
+                if body.len() + chunk.len() > cap {
+                    over = true;
+                    break;
+                }
+                body.extend_from_slice(&chunk);
+            }
+            (!over).then_some(body)
+        };
+        Ok(HttpAnswer {
+            status,
+            content_type,
+            body,
+            cache_control,
+            sent_at: None,
+        })
+    }
+
+    fn parse_problem(&self, body: &[u8]) -> Problem {
+        let Ok(Value::Object(o)) = serde_json::from_slice::<Value>(body) else {
+            return Problem::default();
+        };
+        let field = |name: &str| o.get(name).and_then(Value::as_str).map(str::to_owned);
+        Problem {
+            problem_type: field("type"),
+            code: field("code"),
+        }
+    }
+
+    fn now_seconds(&self) -> u64 {
+        now()
+    }
+}
+
+/// An answer to a request that is not the protocol's (or is sent with a wrong media type on
+/// purpose), read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+
+    /// Asserts a problem document (RFC 9457, `application/problem+json`) with `status` and
+    /// `code`, its `status` member the same.
+    pub fn assert_problem(&self, status: u16, code: &str) {
+        assert_eq!(
+            self.status,
+            status,
+            "{:?}",
+            String::from_utf8_lossy(&self.body)
+        );
+        assert_eq!(self.content_type, PROBLEM_MEDIA_TYPE);
+        let p = self.json();
+        assert_eq!(p["code"], code);
+        assert_eq!(p["status"], status);
+    }
+}
+
+/// The client core's error for a refusal the gateway sealed in its answer
+/// (docs/PROTOCOL.md §6): `code`, with the gateway's own `gateway_code` (and not retryable,
+/// except `RATE_LIMITED`). Asserts that the core maps `gateway_code` to `code`, so a test names
+/// both.
+pub fn sealed_refusal(code: ErrorCode, gateway_code: &str) -> ClientError {
+    let e = ClientError::from_gateway_code(gateway_code);
+    assert_eq!(e.code, code, "the core maps {gateway_code} to {:?}", e.code);
+    assert_eq!(e.gateway_code.as_deref(), Some(gateway_code));
+    e
+}
+
+impl Reqwest {
+    /// A client of `base` whose requests time out after `timeout`.
+    pub fn new(base: String, timeout: Duration) -> Self {
+        Self {
+            base,
+            http: reqwest::Client::builder().timeout(timeout).build().unwrap(),
+        }
+    }
+
+    /// A client core of this gateway, its key list fetched now (`Client::connect`).
+    pub async fn client(&self) -> Client<Reqwest> {
+        Client::connect(self.clone()).await.unwrap()
+    }
+
+    /// The configuration the core seals to: the first of `GET /v1/keys`.
+    pub async fn key(&self) -> KeyConfig {
+        self.client().await.key_config()
+    }
+
+    /// Exchanges `at` for a session on `product` through the core (a client connected now, a
+    /// fresh request id, the current time).
+    pub async fn exchange(&self, at: &str, product: &str) -> Result<Session, ClientError> {
+        self.client().await.exchange(at, product).await
+    }
+
+    /// Calls `service` with `body` in `session` through the core (a client connected now).
+    pub async fn call(
+        &self,
+        session: &Session,
+        service: &str,
+        body: &str,
+    ) -> Result<String, ClientError> {
+        self.client().await.call(session, service, body).await
+    }
+
+    /// Sends `request` (the core's, or [`HandSealed::http_request`]) and reads the answer with
+    /// the core's `read_answer`. A 200 must carry exactly the `Accept` media type (no
+    /// parameters, same case). Panics if the transport fails.
+    pub async fn read(&self, request: HttpRequest) -> Result<Answer, ClientError> {
+        let accept = request.accept;
+        let answer = self.send(request).await.unwrap();
+        if answer.status == 200 {
+            assert_eq!(answer.content_type, accept);
+        }
+        read_answer(answer, accept, &|b| self.parse_problem(b))
+    }
+
+    /// The body of the 200 answer to `request`; panics with the core's error otherwise.
+    pub async fn body(&self, request: HttpRequest) -> Vec<u8> {
+        match self.read(request).await {
+            Ok(Answer::Body(body)) => body,
+            other => panic!("expected a 200 answer, got {other:?}"),
+        }
+    }
+
+    /// Sends the core's sealed exchange and opens its answer (`Pending::open_exchange`).
+    pub async fn send_exchange(&self, pending: Pending) -> Result<Session, ClientError> {
+        let body = self.body(pending.http_request()).await;
+        pending.open_exchange(&body)
+    }
+
+    /// Sends the core's sealed call and opens its answer (`Pending::open_call`).
+    pub async fn send_call(&self, pending: Pending) -> Result<String, ClientError> {
+        let body = self.body(pending.http_request()).await;
+        pending.open_call(&body)
+    }
+
+    /// Sends a [`seal_by_hand`] exchange and opens its answer (the context is kept: the same
+    /// bytes may be sent again).
+    pub async fn send_hand_exchange(&self, sealed: &HandSealed) -> Result<Issued, ClientError> {
+        sealed.open_exchange(&self.body(sealed.http_request()).await)
+    }
+
+    /// Sends a [`seal_by_hand`] call and opens its answer.
+    pub async fn send_hand_call(&self, sealed: &HandSealed) -> Result<String, ClientError> {
+        sealed.open_call(&self.body(sealed.http_request()).await)
+    }
+
+    /// Sends `request` and asserts the gateway refused it before decapsulation: a problem
+    /// document with `status` and `code` ([`Reply::assert_problem`]), which the core reads as
+    /// HTTP_STATUS with that status and gateway code (retryable: the gateway did not act).
+    /// Returns the problem document.
+    pub async fn assert_refused(&self, request: HttpRequest, status: u16, code: &str) -> Value {
+        let accept = request.accept;
+        let answer = self.send(request).await.unwrap();
+        let reply = Reply {
+            status: answer.status,
+            content_type: answer.content_type.clone(),
+            body: answer.body.clone().unwrap(),
+        };
+        reply.assert_problem(status, code);
+        let e = read_answer(answer, accept, &|b| self.parse_problem(b)).unwrap_err();
+        assert_eq!(e, ClientError::http_status(status, Some(code)));
+        assert_eq!(
+            (e.code, e.status, e.gateway_code.as_deref(), e.retryable),
+            (ErrorCode::HttpStatus, Some(status), Some(code), true)
+        );
+        reply.json()
+    }
+
+    /// Sends `request` and asserts the RFC 9458 §5.3 stale-key signal: 422 `KEY_UNKNOWN` of the
+    /// `ohttp-key` problem type, which the core reads as `Answer::StaleKey` (the signal it
+    /// refreshes its keys and retries on).
+    pub async fn assert_stale_key(&self, request: HttpRequest) {
+        let accept = request.accept;
+        let answer = self.send(request).await.unwrap();
+        let reply = Reply {
+            status: answer.status,
+            content_type: answer.content_type.clone(),
+            body: answer.body.clone().unwrap(),
+        };
+        reply.assert_problem(422, "KEY_UNKNOWN");
+        assert_eq!(reply.json()["type"], OHTTP_KEY_PROBLEM_TYPE);
+        let read = read_answer(answer, accept, &|b| self.parse_problem(b));
+        assert!(matches!(read, Ok(Answer::StaleKey)), "{read:?}");
+    }
+
+    /// POSTs `body` as `ctype` to `path` (with `Authorization: auth` if given): requests that
+    /// are not the protocol's, and protocol requests with a wrong media type on purpose.
+    pub async fn post(&self, path: &str, ctype: &str, body: Vec<u8>, auth: Option<&str>) -> Reply {
+        let mut rb = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", ctype)
+            .body(body);
+        if let Some(a) = auth {
+            rb = rb.header("authorization", a);
+        }
+        let res = rb.send().await.unwrap();
+        let status = res.status().as_u16();
+        let content_type = res
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        Reply {
+            status,
+            content_type,
+            body: res.bytes().await.unwrap().to_vec(),
+        }
+    }
+
+    /// An AT for `subject` on `products`, valid `ttl` seconds (negative: already expired),
+    /// minted by the test hook (`--test-hooks`).
+    pub async fn mint_at(&self, subject: &str, products: &[&str], ttl: i64) -> String {
+        let r = self
+            .post(
+                "/test/access-token",
+                "application/json",
+                json!({"subject": subject, "products": products, "ttl_seconds": ttl})
+                    .to_string()
+                    .into_bytes(),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        r.json()["access_token"].as_str().unwrap().to_owned()
+    }
+}
+
+/// What [`seal_by_hand`] seals: the requests the client core will not build.
+///
+/// The core (`seal_exchange`, `Session::seal_call`) seals only well-formed v1 plaintexts; seals
+/// a call only with the VT and the session secret of one `Session`, whose secret never leaves
+/// it; and its `Pending` opens exactly one answer (opening consumes it, RFC 9458: one response
+/// per request). A stale `client_time` or a request id reused on purpose it does build (both
+/// are arguments of `seal_exchange` / `seal_call`): those go through the core.
+pub enum ByHand<'a> {
+    /// An exchange of `at` on `product` whose HPKE context opens every answer to its bytes:
+    /// the very same bytes sent again (a captured request replayed to this instance, another,
+    /// or a restarted one) and each answer read. Its VT and secret feed [`ByHand::Call`].
+    Exchange { at: &'a str, product: &'a str },
+    /// A call carrying `vt`, bound with `secret`, the two given apart: another session's
+    /// secret, an AT as the VT, or a [`ByHand::Exchange`]'s VT and secret. Its context opens
+    /// every answer too (the same bytes replayed).
+    Call {
+        vt: &'a Token,
+        secret: &'a SessionSecret,
+        service: &'a str,
+        body: &'a str,
+    },
+    /// Any plaintext on `channel` (not a v1 message, an unsupported version, a call sealed for
+    /// the exchange endpoint).
+    Plaintext {
+        channel: Channel,
+        plaintext: &'a [u8],
+    },
+}
+
+/// A request [`seal_by_hand`] sealed, with the context that opens any number of answers to it.
+pub struct HandSealed {
+    channel: Channel,
+    request: Vec<u8>,
+    context: ClientContext,
+}
+
+/// An exchange answer a [`HandSealed`] opened: the VT, its expiry and the page data.
+#[derive(Debug)]
+pub struct Issued {
+    pub vt: Token,
+    pub exp: u64,
+    pub page: String,
+}
+
+/// Seals `what` to `cfg` at the protocol level (`encapsulate_request`): the one place these
+/// suites build request plaintexts themselves, for what the client core cannot build
+/// ([`ByHand`] says why). A fresh request id and the current time where the plaintext has them.
+pub fn seal_by_hand(cfg: &KeyConfig, what: ByHand<'_>) -> HandSealed {
+    let (channel, plaintext) = match what {
+        ByHand::Exchange { at, product } => (
+            Channel::Exchange,
+            ExchangeRequest {
+                request_id: random_request_id().unwrap(),
+                client_time: now(),
+                product: product.into(),
+                subject_token: Token::new(at.as_bytes().to_vec()).unwrap(),
+            }
+            .encode()
+            .unwrap(),
+        ),
+        ByHand::Call {
+            vt,
+            secret,
+            service,
+            body,
+        } => (
+            Channel::Call,
+            CallRequest {
+                request_id: random_request_id().unwrap(),
+                client_time: now(),
+                issued_token: vt.clone(),
+                service: service.into(),
+                body: body.into(),
+            }
+            .encode(secret)
+            .unwrap(),
+        ),
+        ByHand::Plaintext { channel, plaintext } => (channel, plaintext.to_vec()),
+    };
+    let (request, context) = encapsulate_request(cfg, channel, &plaintext).unwrap();
+    HandSealed {
+        channel,
+        request,
+        context,
+    }
+}
+
+impl HandSealed {
+    /// The encapsulated request.
+    pub fn request(&self) -> &[u8] {
+        &self.request
+    }
+
+    /// The core's HTTP request for it (path and media types of its channel).
+    pub fn http_request(&self) -> HttpRequest {
+        HttpRequest::encapsulated(self.channel, self.request.clone())
+    }
+
+    /// The session secret exported from its context (of a [`ByHand::Exchange`]).
+    pub fn session_secret(&self) -> SessionSecret {
+        self.context.session_secret().clone()
+    }
+
+    /// Opens an exchange answer as `Pending::open_exchange` does, the context kept: the VT, or
+    /// the refusal mapped by `ClientError::from_gateway_code`; DECRYPT_FAILED, BAD_RESPONSE.
+    pub fn open_exchange(&self, body: &[u8]) -> Result<Issued, ClientError> {
+        let plaintext = self.context.open_response(body)?;
+        match ExchangeResponse::decode(&plaintext)? {
+            ExchangeResponse::Issued {
+                issued_token,
+                exp,
+                page,
+            } => Ok(Issued {
+                vt: issued_token,
+                exp,
+                page,
+            }),
+            ExchangeResponse::Refused { code } => Err(ClientError::from_gateway_code(&code)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Opens a call answer as `Pending::open_call` does, the context kept.
+    pub fn open_call(&self, body: &[u8]) -> Result<String, ClientError> {
+        let plaintext = self.context.open_response(body)?;
+        match CallResponse::decode(&plaintext)? {
+            CallResponse::Ok { body } => Ok(body),
+            CallResponse::Refused { code } => Err(ClientError::from_gateway_code(&code)),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+/// One `h5-mock-gateway` process (`--seed SEED --test-hooks`), killed on drop; the request
+/// side is its [`Reqwest`] (`Deref`).
+pub struct Instance {
+    pub gw: Reqwest,
+    child: Child,
+}
+
+impl std::ops::Deref for Instance {
+    type Target = Reqwest;
+    fn deref(&self) -> &Reqwest {
+        &self.gw
+    }
 }
 
 impl Instance {
@@ -384,12 +817,8 @@ impl Instance {
             panic!("gateway did not start: {line:?}");
         };
         Self {
-            base: base.to_owned(),
+            gw: Reqwest::new(base.to_owned(), Duration::from_secs(30)),
             child,
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap(),
         }
     }
 
@@ -404,13 +833,7 @@ impl Instance {
 
     /// The key ids `/v1/keys` lists, current first.
     pub async fn key_ids(&self) -> Vec<u8> {
-        let res = self
-            .http
-            .get(format!("{}/v1/keys", self.base))
-            .send()
-            .await
-            .unwrap();
-        KeyConfig::decode_list(&res.bytes().await.unwrap())
+        KeyConfig::decode_list(&self.get_bytes("/v1/keys").await)
             .unwrap()
             .iter()
             .map(KeyConfig::key_id)
@@ -449,67 +872,9 @@ impl Instance {
         kill(&mut self.child);
     }
 
-    pub async fn post(
-        &self,
-        path: &str,
-        ctype: &str,
-        body: Vec<u8>,
-        auth: Option<&str>,
-    ) -> (u16, Vec<u8>) {
-        let mut rb = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("content-type", ctype)
-            .body(body);
-        if let Some(a) = auth {
-            rb = rb.header("authorization", a);
-        }
-        let res = rb.send().await.unwrap();
-        let status = res.status().as_u16();
-        (status, res.bytes().await.unwrap().to_vec())
-    }
-
-    pub async fn key(&self) -> KeyConfig {
-        let res = self
-            .http
-            .get(format!("{}/v1/keys", self.base))
-            .send()
-            .await
-            .unwrap();
-        KeyConfig::decode_list(&res.bytes().await.unwrap())
-            .unwrap()
-            .remove(0)
-    }
-
-    /// An AT minted by the test hook (no store involved).
+    /// An AT for `subject` on [`PRODUCT`] minted by the test hook (no store involved).
     pub async fn test_at(&self, subject: &str) -> String {
-        let body = json!({"subject": subject, "products": [PRODUCT]}).to_string();
-        let (status, body) = self
-            .post(
-                "/test/access-token",
-                "application/json",
-                body.into_bytes(),
-                None,
-            )
-            .await;
-        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-        let v: Value = serde_json::from_slice(&body).unwrap();
-        v["access_token"].as_str().unwrap().to_owned()
-    }
-
-    /// Sends encapsulated exchange bytes; expects HTTP 200 and opens the answer.
-    pub async fn exchange_raw(&self, req: &[u8], ctx: &ClientContext) -> ExchangeResponse {
-        let (status, body) = self
-            .post("/v1/exchange", EXCHANGE_REQ, req.to_vec(), None)
-            .await;
-        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-        ExchangeResponse::decode(&ctx.open_response(&body).unwrap()).unwrap()
-    }
-
-    pub async fn call_raw(&self, req: &[u8], ctx: &ClientContext) -> CallResponse {
-        let (status, body) = self.post("/v1/call", CALL_REQ, req.to_vec(), None).await;
-        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-        CallResponse::decode(&ctx.open_response(&body).unwrap()).unwrap()
+        self.mint_at(subject, &[PRODUCT], 300).await
     }
 
     /// A signed access-token request as the demo partner: `(authorization, body)`.
@@ -525,7 +890,7 @@ impl Instance {
     /// Sends a partner request; `(status, code)` where code is `OK` for a 200 whose sealed AT
     /// opens, else the problem document's code.
     pub async fn partner(&self, auth: &str, body: &str) -> (u16, String) {
-        let (status, res) = self
+        let r = self
             .post(
                 "/v1/partner/access-token",
                 "application/json",
@@ -533,14 +898,13 @@ impl Instance {
                 Some(auth),
             )
             .await;
-        if status == 200 {
+        if r.status == 200 {
             let creds =
                 PartnerCredentials::new(DEMO_PARTNER_ID, demo_partner_secret(SEED)).unwrap();
-            creds.open_access_token_response(&res).unwrap();
-            return (status, "OK".into());
+            creds.open_access_token_response(&r.body).unwrap();
+            return (r.status, "OK".into());
         }
-        let v: Value = serde_json::from_slice(&res).unwrap();
-        (status, v["code"].as_str().unwrap().to_owned())
+        (r.status, r.json()["code"].as_str().unwrap().to_owned())
     }
 }
 
@@ -548,78 +912,6 @@ impl Drop for Instance {
     fn drop(&mut self) {
         kill(&mut self.child);
     }
-}
-
-pub fn exchange_request(cfg: &KeyConfig, at: &str) -> (Vec<u8>, ClientContext) {
-    let pt = ExchangeRequest {
-        request_id: rid(),
-        client_time: now(),
-        product: PRODUCT.into(),
-        subject_token: Token::new(at.as_bytes().to_vec()).unwrap(),
-    }
-    .encode()
-    .unwrap();
-    encapsulate_request(cfg, Channel::Exchange, &pt).unwrap()
-}
-
-pub fn call_request(
-    cfg: &KeyConfig,
-    vt: &Token,
-    secret: &SessionSecret,
-    body: &str,
-) -> (Vec<u8>, ClientContext) {
-    call_request_to(cfg, vt, secret, "echo", body)
-}
-
-pub fn call_request_to(
-    cfg: &KeyConfig,
-    vt: &Token,
-    secret: &SessionSecret,
-    service: &str,
-    body: &str,
-) -> (Vec<u8>, ClientContext) {
-    let pt = CallRequest {
-        request_id: rid(),
-        client_time: now(),
-        issued_token: vt.clone(),
-        service: service.into(),
-        body: body.into(),
-    }
-    .encode(secret)
-    .unwrap();
-    encapsulate_request(cfg, Channel::Call, &pt).unwrap()
-}
-
-/// `"ISSUED"` or the refusal code.
-pub fn exchange_code(r: &ExchangeResponse) -> &str {
-    match r {
-        ExchangeResponse::Issued { .. } => "ISSUED",
-        ExchangeResponse::Refused { code } => code,
-        _ => "?",
-    }
-}
-
-/// `"OK"` or the refusal code.
-pub fn call_code(r: &CallResponse) -> &str {
-    match r {
-        CallResponse::Ok { .. } => "OK",
-        CallResponse::Refused { code } => code,
-        _ => "?",
-    }
-}
-
-pub fn vt_of(r: ExchangeResponse) -> Token {
-    match r {
-        ExchangeResponse::Issued { issued_token, .. } => issued_token,
-        other => panic!("expected Issued, got {other:?}"),
-    }
-}
-
-/// Exchanges `at` on `gw`: `(response, session secret)`.
-pub async fn exchange(gw: &Instance, at: &str) -> (ExchangeResponse, SessionSecret) {
-    let (req, ctx) = exchange_request(&gw.key().await, at);
-    let r = gw.exchange_raw(&req, &ctx).await;
-    (r, ctx.into_session_secret())
 }
 
 /// 32 bytes as base64url without padding (key file values).
