@@ -6,76 +6,59 @@
 // * loading the wasm (the webview-safe instantiateStreaming fallback): it runs before the wasm;
 // * takeAccessToken: synchronous and usable before the wasm is loaded (README), so a page can
 //   drop the AT from the URL at once, whatever loading then does;
-// * the H5AccessError class: loading and takeAccessToken throw it before any wasm exists; the wasm
-//   makes its rejections with it (setErrorClass), passing the code, status, gateway code,
-//   argument, retryable and reason it decided;
+// * the H5AccessError class: loading and takeAccessToken throw it before any wasm exists (with
+//   the messages of those three codes only); the wasm makes its rejections with it
+//   (setErrorClass), handing it every field, message included, as one object;
 // * starting `GET {gateway}/v1/keys` (when there is no keyConfig) while the wasm loads: it must
 //   start before the wasm exists; the wasm reads and checks its answer.
 import initWasm, { H5Client, H5Session, setErrorClass } from "./h5_access.js";
 
 export { H5Client, H5Session };
 
-/** What each code means; never holds secret material (README "Error codes"). */
-const MESSAGES = {
-  NETWORK: "the gateway could not be reached",
-  TIMEOUT: "the gateway did not answer in time",
-  HTTP_STATUS: "the gateway answered with an HTTP error status",
-  BAD_RESPONSE: "the gateway's answer is not a valid h5-access response",
-  DECRYPT_FAILED: "the gateway's answer failed authentication",
-  KEY_CONFIG: "the gateway key configuration is missing, invalid or unsupported",
+/**
+ * The messages of the three codes this file raises itself, before or without the wasm; every
+ * other code, and every rejection of H5Client and H5Session, is the wasm's (src/client/error.rs),
+ * which hands over all fields, message included.
+ */
+const OWN = {
   AT_MISSING: "no access token",
-  AT_EXPIRED: "the access token has expired",
-  AT_USED: "the access token was already used",
-  AT_REJECTED: "the access token was rejected for this product",
-  VT_EXPIRED: "the session has expired",
-  VT_REJECTED: "the gateway no longer accepts this session",
-  SESSION_CLOSED: "the session is closed",
-  REPLAYED: "the gateway saw this request before",
-  CLOCK_SKEW: "the device clock is too far from the gateway's",
-  SERVICE_ERROR: "the service refused the call",
-  RATE_LIMITED: "too many calls in this session this minute",
-  GATEWAY_ERROR: "the gateway failed to process the request",
-  INVALID_ARGUMENT: "invalid argument",
   UNSUPPORTED_BROWSER: "this browser lacks WebAssembly or crypto.getRandomValues",
   LOAD_FAILED: "the SDK's WebAssembly could not be loaded or compiled",
 };
 
-/** A gateway's own code is passed on only if it looks like one, so no gateway text reaches the page. */
-const gatewayCodeOf = (c) => (typeof c === "string" && /^[A-Z0-9_]{1,64}$/.test(c) ? c : undefined);
-
-/** The names an INVALID_ARGUMENT error's `argument` may take: fixed names, never a value. */
-const ARGUMENTS = ["options", "gateway", "timeoutMs", "keyConfig", "product", "service", "body"];
-
 /**
- * The values `reason` may take (README "Error codes"): for LOAD_FAILED, why the .wasm did not
- * load (HTTP_STATUS, NETWORK, TIMEOUT, CSP, COMPILE); NOT_GATEWAY for an answer that is not the
- * gateway's (HTTP_STATUS without a problem document, BAD_RESPONSE of another media type); for
- * AT_MISSING, RELOADED (the page was reloaded or reached by back/forward after its AT was taken).
+ * Every error of the SDK. `code` is stable; `message` never holds a token or secret. Made from
+ * one object of fields `{ code, message, status, gatewayCode, argument, retryable, reason }`: the
+ * wasm's (serde-wasm-bindgen, src/sdk `ErrorFields`; the wasm decided and filtered each one), or
+ * this file's for its own codes.
  */
-const REASONS = ["HTTP_STATUS", "NETWORK", "TIMEOUT", "CSP", "COMPILE", "NOT_GATEWAY", "RELOADED"];
-
-/** Every error of the SDK. `code` is stable; `message` never holds a token or secret. */
 export class H5AccessError extends Error {
-  constructor(code, status, gatewayCode, argument, retryable, reason) {
-    const known = Object.prototype.hasOwnProperty.call(MESSAGES, code);
-    super(MESSAGES[known ? code : "BAD_RESPONSE"]);
+  constructor(fields) {
+    super(fields.message);
     this.name = "H5AccessError";
-    this.code = known ? code : "BAD_RESPONSE";
-    this.status = typeof status === "number" && status > 0 ? status : undefined;
-    this.gatewayCode = gatewayCodeOf(gatewayCode);
-    /** For INVALID_ARGUMENT: which argument (one of ARGUMENTS), when known. */
-    this.argument = this.code === "INVALID_ARGUMENT" && ARGUMENTS.includes(argument) ? argument : undefined;
+    /** Stable code to branch on (README "Error codes"). */
+    this.code = fields.code;
+    /** The HTTP status, for HTTP_STATUS (and LOAD_FAILED reason HTTP_STATUS). */
+    this.status = fields.status;
+    /** The gateway's own code, when it gave one that looks like one. */
+    this.gatewayCode = fields.gatewayCode;
+    /** For INVALID_ARGUMENT: which argument, when known (a fixed name, never a value). */
+    this.argument = fields.argument;
     /** Whether the same operation may be tried again (an exchange: with the same AT). */
-    this.retryable = retryable === true;
-    /** A finer reason (one of REASONS), when there is one. */
-    this.reason = REASONS.includes(reason) ? reason : undefined;
+    this.retryable = fields.retryable === true;
+    /** A finer reason, when there is one. */
+    this.reason = fields.reason;
   }
 }
+
+/** One of this file's own errors: `code` of OWN. */
+const own = (code, reason, retryable = false, status = undefined) =>
+  new H5AccessError({ code, message: OWN[code], status, gatewayCode: undefined, argument: undefined, retryable, reason });
 
 // ---- loading ----
 
 /** LOAD_FAILED for `reason` (retryable unless a CSP refuses WebAssembly: trying again cannot help). */
-const loadFailed = (reason, status) => new H5AccessError("LOAD_FAILED", status, undefined, undefined, reason !== "CSP", reason);
+const loadFailed = (reason, status) => own("LOAD_FAILED", reason, reason !== "CSP", status);
 
 let ready = null;
 let aborter = null;
@@ -90,7 +73,7 @@ async function load(source, signal) {
     globalThis.crypto === null ||
     typeof globalThis.crypto.getRandomValues !== "function"
   ) {
-    throw new H5AccessError("UNSUPPORTED_BROWSER");
+    throw own("UNSUPPORTED_BROWSER");
   }
   // A CSP without 'wasm-unsafe-eval' refuses compiling: the browser reports it as a
   // securitypolicyviolation whose blockedURI is "wasm-eval" (where it reports it at all).
@@ -231,7 +214,7 @@ function reloaded() {
  */
 export function takeAccessToken(name = "at") {
   const loc = globalThis.location;
-  if (!loc || typeof loc.hash !== "string") throw new H5AccessError("AT_MISSING");
+  if (!loc || typeof loc.hash !== "string") throw own("AT_MISSING");
   const prefix = name + "=";
   /** Whether `part` is the parameter `name` itself (not one that merely contains "at="). */
   const isToken = (part) => part === name || part.startsWith(prefix);
@@ -254,7 +237,7 @@ export function takeAccessToken(name = "at") {
   const query = search.slice(1).split("&").filter((p) => p !== "" && !isToken(p));
   const inQuery = query.length !== search.slice(1).split("&").filter((p) => p !== "").length;
   if (token === null && !inQuery) {
-    throw new H5AccessError("AT_MISSING", 0, undefined, undefined, false, reloaded() ? "RELOADED" : undefined);
+    throw own("AT_MISSING", reloaded() ? "RELOADED" : undefined);
   }
   const hash = rest.length ? "#" + rest.join("&") : "";
   let replaced = false;
@@ -273,7 +256,7 @@ export function takeAccessToken(name = "at") {
     // query would reload the page mid-exchange, and never puts back an `at` removed from it.
     loc.replace(loc.pathname + String(loc.search || "") + hash);
   }
-  if (!token) throw new H5AccessError("AT_MISSING", 0, undefined, undefined, false, reloaded() ? "RELOADED" : undefined);
+  if (!token) throw own("AT_MISSING", reloaded() ? "RELOADED" : undefined);
   try {
     globalThis.sessionStorage.setItem(TAKEN, "1");
   } catch {

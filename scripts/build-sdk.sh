@@ -22,6 +22,8 @@ rm -f pkg/.gitignore
 # Flags measured in docs/BENCHMARKS.md (flatten + rereloop + gufa: about 250 B gzip below -Oz).
 node_modules/.bin/wasm-opt --flatten --rereloop -Oz --gufa -Oz --converge \
   --strip-debug --strip-producers pkg/h5_access_bg.wasm -o pkg/h5_access_bg.wasm
+# Short import/export names in the wasm and its glue (binaryen's mapping applied to the glue).
+node scripts/minify-names.mjs node_modules/.bin/wasm-opt pkg/h5_access_bg.wasm pkg/h5_access.js
 
 [ ! -e pkg/snippets ] || { echo "build-sdk: unexpected JS snippets in pkg/" >&2; exit 1; }
 # One minified ES module (exports keep their names; the syntax floor is README "Browser support").

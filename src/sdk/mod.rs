@@ -51,34 +51,65 @@ thread_local! {
 }
 
 /// `setErrorClass(H5AccessError)`: the class rejections are made of,
-/// `new H5AccessError(code, status, gatewayCode, argument)`. Called once by `js/index.js` after
-/// instantiating the wasm.
+/// `new H5AccessError(fields)` with the [`ErrorFields`] object. Called once by `js/index.js`
+/// after instantiating the wasm.
 #[wasm_bindgen(js_name = setErrorClass)]
 pub fn set_error_class(class: Function) {
     ERROR_CLASS.with(|c| *c.borrow_mut() = Some(class));
 }
 
-/// The `H5AccessError` for `e` (or its code as a string, if no class is registered):
-/// `new H5AccessError(code, status, gatewayCode, argument, retryable, reason)`.
+/// What an `H5AccessError` is made of, decided here (README "Error codes"), handed to
+/// JavaScript as one plain object by serde-wasm-bindgen (`None` is `undefined`). Every field is
+/// a fixed string of the client core or a number: never a token, a key or plaintext.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorFields<'a> {
+    /// The stable code ([`ErrorCode::as_str`]).
+    pub code: &'static str,
+    /// Its fixed message ([`ErrorCode::message`]).
+    pub message: &'static str,
+    /// The HTTP status, for `HTTP_STATUS`.
+    pub status: Option<u16>,
+    /// The gateway's own code, as [`crate::client::sanitize_code`] passed it.
+    pub gateway_code: Option<&'a str>,
+    /// For `INVALID_ARGUMENT`: the argument's fixed name.
+    pub argument: Option<&'static str>,
+    /// Whether the same operation may be tried again as it is.
+    pub retryable: bool,
+    /// A finer reason, when there is one.
+    pub reason: Option<&'static str>,
+}
+
+impl<'a> From<&'a ClientError> for ErrorFields<'a> {
+    fn from(e: &'a ClientError) -> Self {
+        Self {
+            code: e.code.as_str(),
+            message: e.code.message(),
+            status: e.status,
+            gateway_code: e.gateway_code.as_deref(),
+            argument: e.argument.map(Argument::as_str),
+            retryable: e.retryable,
+            reason: e.reason,
+        }
+    }
+}
+
+/// The `H5AccessError` for `e`: `new H5AccessError(fields)` (or its code as a string, if no
+/// class is registered).
 fn to_js(e: ClientError) -> JsValue {
-    let opt = |v: Option<JsValue>| v.unwrap_or(JsValue::UNDEFINED);
-    let args = Array::of4(
-        &e.code.as_str().into(),
-        &opt(e.status.map(|s| f64::from(s).into())),
-        &opt(e.gateway_code.as_deref().map(JsValue::from_str)),
-        &opt(e.argument.map(|a| a.as_str().into())),
-    );
-    args.push(&e.retryable.into());
-    args.push(&opt(e.reason.map(JsValue::from_str)));
-    ERROR_CLASS
-        .try_with(|c| {
-            c.borrow()
-                .as_ref()
-                .and_then(|class| Reflect::construct(class, &args).ok())
-        })
+    let made = serde_wasm_bindgen::to_value(&ErrorFields::from(&e))
         .ok()
-        .flatten()
-        .unwrap_or_else(|| e.code.as_str().into())
+        .and_then(|fields| {
+            ERROR_CLASS
+                .try_with(|c| {
+                    c.borrow()
+                        .as_ref()
+                        .and_then(|class| Reflect::construct(class, &Array::of1(&fields)).ok())
+                })
+                .ok()
+                .flatten()
+        });
+    made.unwrap_or_else(|| e.code.as_str().into())
 }
 
 /// One asynchronous operation of the public API.

@@ -27,7 +27,8 @@ const PROBE = `// tests/e2e/recording-proxy.mjs: test-only, added to each page b
   // The VT lives only in the SDK's wasm memory: keep the instance's memory where the test can read it.
   const keep = (result) => {
     const instance = result instanceof WebAssembly.Instance ? result : result && result.instance;
-    const memory = instance && instance.exports && instance.exports.memory;
+    // The memory export, whatever its (minified, scripts/minify-names.mjs) name.
+    const memory = instance && instance.exports && Object.values(instance.exports).find((v) => v instanceof WebAssembly.Memory);
     if (memory instanceof WebAssembly.Memory) window.__e2eWasmMemory = memory;
     return result;
   };

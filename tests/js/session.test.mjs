@@ -13,7 +13,8 @@ let memory;
 const instantiate = WebAssembly.instantiate;
 WebAssembly.instantiate = async (...args) => {
   const r = await instantiate.apply(WebAssembly, args);
-  memory = (r.instance ?? r).exports.memory;
+  // Its one Memory export, whatever its (minified, scripts/minify-names.mjs) name.
+  memory = Object.values((r.instance ?? r).exports).find((v) => v instanceof WebAssembly.Memory);
   return r;
 };
 await H5.init(readFileSync(new URL("../../pkg/h5_access_bg.wasm", import.meta.url)));

@@ -52,7 +52,7 @@ test("the wasm's classes have exactly the declared members", () => {
 });
 
 test("H5AccessError's declared fields are on its instances", () => {
-  const e = new H5.H5AccessError("HTTP_STATUS", 503, "INTERNAL");
+  const e = new H5.H5AccessError({ code: "HTTP_STATUS", message: "m", status: 503, gatewayCode: "INTERNAL", retryable: true });
   for (const k of declared.classes.H5AccessError.instance) assert.ok(k in e, k);
   assert.deepEqual(sorted(Object.keys(e)), sorted(declared.classes.H5AccessError.instance.filter((k) => k !== "message")));
 });
