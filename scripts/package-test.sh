@@ -13,7 +13,7 @@ tarball=$(npm pack --silent --pack-destination "$work" | tail -n 1)
 echo "package-test: packed $tarball ($(wc -c < "$work/$tarball") bytes): $(tar tzf "$work/$tarball" | tr '\n' ' ')"
 
 # What `npm publish` would upload is exactly the allow-list (nothing from the repository leaks in).
-allowed="CHANGELOG.md README.md package.json pkg/h5_access_bg.wasm pkg/index.d.ts pkg/index.js"
+allowed="CHANGELOG.md LICENSE-APACHE LICENSE-MIT README.md package.json pkg/h5_access_bg.wasm pkg/index.d.ts pkg/index.js"
 published=$(npm publish --dry-run --json 2>/dev/null \
   | node -e 'const j = JSON.parse(require("fs").readFileSync(0, "utf8")); const r = j["h5-access"] ?? j;
     console.log(r.files.map((f) => f.path).sort().join(" "))')
