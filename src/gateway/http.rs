@@ -18,7 +18,8 @@
 //!   method 405, a URI over [`MAX_URI_LEN`] 414, headers over [`MAX_HEADER_BYTES`] 431, an
 //!   extractor's 400, …) with a problem document and a `code` ([`uniform_errors`]).
 //! * [`rate_limit`]: a per-client token bucket (tower_governor, keyed by peer IP; IPv6 by /64),
-//!   429 `TOO_MANY_REQUESTS` past it. Off unless mounted.
+//!   429 `TOO_MANY_REQUESTS` past it, mounted outermost so every request counts. Off unless
+//!   mounted.
 //! * [`serve`]: the HTTP/1.1 accept loop on hyper with bounds: at most
 //!   [`ServeConfig::max_connections`] open connections (more are closed at once), a header
 //!   buffer of [`ServeConfig::max_header_buffer`] bytes per connection, a header read timeout,
@@ -404,15 +405,26 @@ pub struct RateLimitConfig {
 /// full again (so the per-client state stays bounded by the clients of the last minute).
 pub const RATE_LIMIT_RETAIN_INTERVAL: Duration = Duration::from_secs(60);
 
+/// Marks a response [`rate_limit`]'s limiter made itself (429, or 500 without a peer address).
+#[derive(Clone, Copy, Debug)]
+struct FromRateLimit;
+
 /// `router` behind a per-client token bucket (tower_governor, keyed by [`ClientKey`]): past it
 /// 429 `TOO_MANY_REQUESTS` (problem document, `Retry-After` in seconds). A request without a
 /// peer address (not served by [`serve`] or axum's `into_make_service_with_connect_info`) is
 /// refused 500 `INTERNAL`: fail closed. Behind a reverse proxy every client shares the proxy's
-/// address: rate-limit at the proxy instead (README "Deploying").
+/// address: rate-limit at the proxy instead (README "Gateway integration").
+///
+/// Mount it **outermost**, around [`protect`] and [`cors`] (only [`access_log`] outside it),
+/// so that every request a client makes is counted, the ones those layers answer themselves
+/// included (a declared oversize body's 413, a CORS preflight). Give it the app's `cors` layer:
+/// a 429 (or 500) it makes then carries the same CORS headers as every other answer, so a page
+/// on another origin can read the problem document. A refused preflight gets none (a browser
+/// fails any preflight that is not 2xx, with or without them).
 ///
 /// A background thread drops quiet clients' buckets every [`RATE_LIMIT_RETAIN_INTERVAL`] and
 /// ends when the router is dropped.
-pub fn rate_limit(router: Router, config: RateLimitConfig) -> Router {
+pub fn rate_limit(router: Router, config: RateLimitConfig, cors: Option<CorsLayer>) -> Router {
     let nanos = u64::try_from(config.period.as_nanos())
         .unwrap_or(u64::MAX)
         .max(1);
@@ -432,19 +444,60 @@ pub fn rate_limit(router: Router, config: RateLimitConfig) -> Router {
             None => break,
         }
     });
-    router.layer(GovernorLayer::new(gc).error_handler(|e| match e {
-        GovernorError::TooManyRequests { wait_time, .. } => {
-            let mut res = problem(
-                StatusCode::TOO_MANY_REQUESTS,
-                "TOO_MANY_REQUESTS",
-                "too many requests",
-            );
-            res.headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from(wait_time.max(1)));
-            res
-        }
-        _ => PreDecapError::Internal.into_response(),
-    }))
+    let router = router.layer(GovernorLayer::new(gc).error_handler(|e| {
+        let mut res = match e {
+            GovernorError::TooManyRequests { wait_time, .. } => {
+                let mut res = problem(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "TOO_MANY_REQUESTS",
+                    "too many requests",
+                );
+                res.headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from(wait_time.max(1)));
+                res
+            }
+            _ => PreDecapError::Internal.into_response(),
+        };
+        res.extensions_mut().insert(FromRateLimit);
+        res
+    }));
+    match cors {
+        Some(cors) => router.layer(middleware::from_fn(move |req: Request, next: Next| {
+            with_cors_on_refusals(cors.clone(), req, next)
+        })),
+        None => router,
+    }
+}
+
+/// Runs `next`; a response the rate limiter made ([`FromRateLimit`]) to a request that is not
+/// a CORS preflight goes through `cors` as the app's own answers do (the request's method, URI
+/// and headers, no body), so it gets the same CORS headers.
+async fn with_cors_on_refusals(cors: CorsLayer, req: Request, next: Next) -> Response {
+    let preflight = req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(axum::http::header::ACCESS_CONTROL_REQUEST_METHOD);
+    let mut head = Request::new(Body::empty());
+    if !preflight {
+        *head.method_mut() = req.method().clone();
+        *head.uri_mut() = req.uri().clone();
+        *head.headers_mut() = req.headers().clone();
+    }
+    let res = next.run(req).await;
+    if preflight || res.extensions().get::<FromRateLimit>().is_none() {
+        return res;
+    }
+    let mut res = Some(res);
+    let answer = tower::service_fn(move |_: Request| {
+        let r = res
+            .take()
+            .unwrap_or_else(|| PreDecapError::Internal.into_response());
+        std::future::ready(Ok::<_, std::convert::Infallible>(r))
+    });
+    match tower::Layer::layer(&cors, answer).oneshot(head).await {
+        Ok(r) => r,
+        Err(e) => match e {},
+    }
 }
 
 /// Bounds of [`serve`].

@@ -776,20 +776,21 @@ pub fn app_and_gateway(options: &Options) -> Result<(Router, Arc<Gateway>), Setu
         router = router.fallback(move |req: Request| static_files(root.clone(), req));
     }
     let limit = options.request_timeout.unwrap_or(REQUEST_TIMEOUT);
-    let mut router = router;
-    if let Some(rl) = options.rate_limit {
-        router = http::rate_limit(router, rl);
-    }
     // Compressed (gzip, brotli) where the client accepts it: pages, scripts, the .wasm, JSON and
     // problem documents; never the encrypted bodies (`application/vnd.h5-access.*`) or the key
     // configuration (random bytes: they do not compress).
     let compress = DefaultPredicate::new()
         .and(NotForContentType::const_new("application/vnd.h5-access."))
         .and(NotForContentType::const_new("application/ohttp-keys"));
-    let router = http::protect(router, limit)
+    let cors = http::cors(|origin| is_loopback_origin(origin.as_bytes()));
+    let mut router = http::protect(router, limit)
         .layer(CompressionLayer::new().compress_when(compress))
-        .layer(http::cors(|origin| is_loopback_origin(origin.as_bytes())))
-        .layer(middleware::from_fn(http::access_log));
+        .layer(cors.clone());
+    // Outermost but for the log: every request counts, 413s and preflights included.
+    if let Some(rl) = options.rate_limit {
+        router = http::rate_limit(router, rl, Some(cors));
+    }
+    let router = router.layer(middleware::from_fn(http::access_log));
     Ok((router, gateway))
 }
 

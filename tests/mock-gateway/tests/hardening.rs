@@ -764,3 +764,72 @@ async fn absolute_form_and_duplicate_host_are_refused() {
     .await;
     assert!(r.starts_with("HTTP/1.1 200 "), "{r:?}");
 }
+
+/// F5: the rate limit counts every request a client makes, the ones answered before the router
+/// included: a declared oversize body's 413 and CORS preflights. Before the fix the limiter sat
+/// inside the size check and the CORS layer, so both were free (the fourth request here was
+/// served 200). Its 429 still carries the CORS headers a page needs to read it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_counts_refusals_and_preflights() {
+    let addr = start(
+        Options {
+            rate_limit: Some(RateLimitConfig {
+                period: Duration::from_secs(3600),
+                burst: NonZeroU32::new(3).unwrap(),
+            }),
+            ..options()
+        },
+        ServeConfig::default(),
+    )
+    .await;
+    let origin = "http://localhost:5";
+    let oversize = format!(
+        "POST /v1/exchange HTTP/1.1\r\nHost: {addr}\r\nOrigin: {origin}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n"
+    );
+    let preflight = format!(
+        "OPTIONS /v1/exchange HTTP/1.1\r\nHost: {addr}\r\nOrigin: {origin}\r\n\
+         Access-Control-Request-Method: POST\r\n\
+         Access-Control-Request-Headers: content-type\r\nConnection: close\r\n\r\n"
+    );
+    let h = assert_problem(&raw(&addr, oversize.as_bytes()).await, 413, "TOO_LARGE");
+    assert_eq!(header(&h, "access-control-allow-origin"), Some(origin));
+    for _ in 0..2 {
+        let r = raw(&addr, preflight.as_bytes()).await;
+        let (status, h, _) = parse(&r);
+        assert_eq!(status, 200, "{r:?}");
+        assert_eq!(header(&h, "access-control-allow-origin"), Some(origin));
+    }
+    // The budget (3) is used up: a GET from the page is 429, readable by it.
+    let r = raw(
+        &addr,
+        format!("GET /v1/keys HTTP/1.1\r\nHost: {addr}\r\nOrigin: {origin}\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .await;
+    let h = assert_problem(&r, 429, "TOO_MANY_REQUESTS");
+    assert_eq!(header(&h, "access-control-allow-origin"), Some(origin));
+    assert!(varies_on(&h, "origin"), "{r:?}");
+    let wait: u64 = header(&h, "retry-after").unwrap().parse().unwrap();
+    assert!((1..=3600).contains(&wait), "{wait}");
+    // A disallowed origin's 429 gets no grant.
+    let r = raw(
+        &addr,
+        format!("GET /v1/keys HTTP/1.1\r\nHost: {addr}\r\nOrigin: https://evil.example\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .await;
+    let h = assert_problem(&r, 429, "TOO_MANY_REQUESTS");
+    assert_eq!(header(&h, "access-control-allow-origin"), None);
+    // Further preflights and oversize POSTs are refused too (not answered for free).
+    assert_problem(
+        &raw(&addr, preflight.as_bytes()).await,
+        429,
+        "TOO_MANY_REQUESTS",
+    );
+    assert_problem(
+        &raw(&addr, oversize.as_bytes()).await,
+        429,
+        "TOO_MANY_REQUESTS",
+    );
+}
