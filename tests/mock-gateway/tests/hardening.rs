@@ -833,3 +833,111 @@ async fn rate_limit_counts_refusals_and_preflights() {
         "TOO_MANY_REQUESTS",
     );
 }
+
+/// A connection to `addr` from the loopback address `from` (Linux routes all of 127.0.0.0/8 to
+/// `lo`, so 127.0.0.2 is a second client).
+async fn connect_from(from: &str, addr: &str) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    socket.connect(addr.parse().unwrap()).await.unwrap()
+}
+
+/// A keep-alive request on `s`, answered 200: proves the connection was accepted and served.
+async fn served(s: &mut TcpStream, addr: &str) -> bool {
+    if s.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .await
+        .is_err()
+    {
+        return false;
+    }
+    let mut buf = [0u8; 512];
+    match tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await {
+        Ok(Ok(n)) => buf[..n].starts_with(b"HTTP/1.1 200 "),
+        _ => false,
+    }
+}
+
+/// F3: one client cannot hold every connection slot: past `max_connections_per_ip` its new
+/// connections are closed unanswered while another client's are served, and a slot it frees is
+/// its own again. Before the fix the only cap was the global one (here 8), which one client's
+/// connections filled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_client_connection_limit() {
+    let config = ServeConfig::default()
+        .with_max_connections(8)
+        .with_max_connections_per_ip(2)
+        .with_header_read_timeout(Duration::from_secs(60));
+    assert_eq!(ServeConfig::default().max_connections_per_ip, 64);
+    let addr = start(options(), config).await;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut s = connect_from("127.0.0.1", &addr).await;
+        assert!(served(&mut s, &addr).await);
+        held.push(s);
+    }
+    for _ in 0..3 {
+        let mut s = connect_from("127.0.0.1", &addr).await;
+        assert!(
+            !served(&mut s, &addr).await,
+            "a third connection of 127.0.0.1 is closed"
+        );
+        assert_eq!(read_all(&mut s).await, "");
+    }
+    // Another client is served, up to its own cap.
+    let mut other = Vec::new();
+    for _ in 0..2 {
+        let mut s = connect_from("127.0.0.2", &addr).await;
+        assert!(served(&mut s, &addr).await, "127.0.0.2 is served");
+        other.push(s);
+    }
+    let mut s = connect_from("127.0.0.2", &addr).await;
+    assert!(!served(&mut s, &addr).await);
+    // A slot 127.0.0.1 frees is released when its connection task ends: a bounded retry.
+    drop(held.pop());
+    let mut again = false;
+    for _ in 0..100 {
+        let mut s = connect_from("127.0.0.1", &addr).await;
+        if served(&mut s, &addr).await {
+            again = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(again, "a freed slot is reused");
+}
+
+/// F3: the header read timeout also closes a new connection that sends nothing, and a kept-alive
+/// one that sends nothing after an answer, so idle connections do not hold their client's
+/// slots.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_are_closed_by_the_header_read_timeout() {
+    let config = ServeConfig::default()
+        .with_max_connections_per_ip(1)
+        .with_header_read_timeout(Duration::from_millis(500));
+    let addr = start(options(), config).await;
+    let started = std::time::Instant::now();
+    let mut idle = connect_from("127.0.0.1", &addr).await;
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), idle.read(&mut buf))
+        .await
+        .expect("closed within 5 s")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "closed without an answer: {:?}", &buf[..n]);
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    // Kept alive after one answer, then silent.
+    let mut kept = None;
+    for _ in 0..100 {
+        let mut s = connect_from("127.0.0.1", &addr).await;
+        if served(&mut s, &addr).await {
+            kept = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut kept = kept.expect("the idle connection's slot is free again");
+    let n = tokio::time::timeout(Duration::from_secs(5), kept.read(&mut buf))
+        .await
+        .expect("closed within 5 s")
+        .unwrap_or(0);
+    assert_eq!(n, 0);
+}
