@@ -294,6 +294,47 @@ fn key_config_round_trip_and_list() {
     assert_eq!(decoded, vec![b.config().clone(), a.config().clone()]);
 }
 
+/// A configuration's symmetric list is bounded (`params::MAX_SYMMETRIC_LEN`) so that its
+/// encoding always fits the 2-byte length of a list entry: one at the bound round-trips through
+/// `encode_list` / `decode_list`; one past it (up to the 65,532 bytes the field could say) is
+/// refused `Malformed`. Before, `decode` took 65,532 bytes of pairs and `encode_list` wrote the
+/// 65,569-byte configuration under a truncated length (`as u16`: 33), a broken list.
+#[test]
+fn key_config_symmetric_list_is_bounded_so_a_list_entry_fits() {
+    use h5_access::protocol::params::MAX_SYMMETRIC_LEN;
+    assert_eq!(MAX_SYMMETRIC_LEN, 65_496);
+    let with_pairs = |sym_len: usize| {
+        let mut enc = key(1).config().encode()[..35].to_vec();
+        enc.extend_from_slice(&u16::try_from(sym_len).unwrap().to_be_bytes());
+        // The supported pair last, after (0xFFFF, 0xFFFF) pairs.
+        for _ in 0..sym_len / 4 - 1 {
+            enc.extend_from_slice(&[0xFF; 4]);
+        }
+        enc.extend_from_slice(&[0, 1, 0, 3]);
+        enc
+    };
+    let at_bound = with_pairs(MAX_SYMMETRIC_LEN);
+    let cfg = KeyConfig::decode(&at_bound).unwrap();
+    assert_eq!(cfg.symmetric_suites().len(), MAX_SYMMETRIC_LEN / 4);
+    assert_eq!(cfg.encode(), at_bound);
+    let list = KeyConfig::encode_list(&[cfg.clone(), key(2).config().clone()]);
+    assert_eq!(
+        &list[..2],
+        &u16::try_from(at_bound.len()).unwrap().to_be_bytes()
+    );
+    assert_eq!(
+        KeyConfig::decode_list(&list).unwrap(),
+        vec![cfg, key(2).config().clone()]
+    );
+    for sym_len in [MAX_SYMMETRIC_LEN + 4, 65_532] {
+        assert_eq!(
+            KeyConfig::decode(&with_pairs(sym_len)),
+            Err(KeyConfigError::Malformed),
+            "{sym_len}"
+        );
+    }
+}
+
 #[test]
 fn key_config_negative_cases() {
     let enc = key(1).config().encode();

@@ -18,9 +18,11 @@
 //!   method 405, a URI over [`MAX_URI_LEN`] 414, headers over [`MAX_HEADER_BYTES`] 431, an
 //!   extractor's 400, …) with a problem document and a `code` ([`uniform_errors`]).
 //! * [`rate_limit`]: a per-client token bucket (tower_governor, keyed by peer IP; IPv6 by /64),
-//!   429 `TOO_MANY_REQUESTS` past it. Off unless mounted.
+//!   429 `TOO_MANY_REQUESTS` past it, mounted outermost so every request counts. Off unless
+//!   mounted.
 //! * [`serve`]: the HTTP/1.1 accept loop on hyper with bounds: at most
-//!   [`ServeConfig::max_connections`] open connections (more are closed at once), a header
+//!   [`ServeConfig::max_connections`] open connections, and
+//!   [`ServeConfig::max_connections_per_ip`] of one client (more are closed at once), a header
 //!   buffer of [`ServeConfig::max_header_buffer`] bytes per connection, a header read timeout,
 //!   accept errors logged at most once a second.
 //! * Every response carries an [`Outcome`] extension (the sealed or problem code) for access
@@ -371,22 +373,22 @@ impl KeyExtractor for ClientKey {
     type Key = IpAddr;
 
     fn extract<T>(&self, req: &axum::http::Request<T>) -> Result<IpAddr, GovernorError> {
-        let ip = req
-            .extensions()
+        req.extensions()
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip())
-            .ok_or(GovernorError::UnableToExtractKey)?;
-        Ok(match ip {
-            IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
-                let net = u128::from(v6) & !((1u128 << 64) - 1);
-                IpAddr::V6(net.into())
-            }
-            IpAddr::V6(v6) => IpAddr::V4(
-                v6.to_ipv4_mapped()
-                    .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
-            ),
-            v4 => v4,
-        })
+            .map(|c| client_key(c.0.ip()))
+            .ok_or(GovernorError::UnableToExtractKey)
+    }
+}
+
+/// The key of a client address ([`ClientKey`], the per-client connection cap of [`serve`]):
+/// IPv4 as is, an IPv4-mapped IPv6 address as its IPv4 address, other IPv6 by the /64.
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+        },
+        v4 => v4,
     }
 }
 
@@ -404,15 +406,26 @@ pub struct RateLimitConfig {
 /// full again (so the per-client state stays bounded by the clients of the last minute).
 pub const RATE_LIMIT_RETAIN_INTERVAL: Duration = Duration::from_secs(60);
 
+/// Marks a response [`rate_limit`]'s limiter made itself (429, or 500 without a peer address).
+#[derive(Clone, Copy, Debug)]
+struct FromRateLimit;
+
 /// `router` behind a per-client token bucket (tower_governor, keyed by [`ClientKey`]): past it
 /// 429 `TOO_MANY_REQUESTS` (problem document, `Retry-After` in seconds). A request without a
 /// peer address (not served by [`serve`] or axum's `into_make_service_with_connect_info`) is
 /// refused 500 `INTERNAL`: fail closed. Behind a reverse proxy every client shares the proxy's
-/// address: rate-limit at the proxy instead (README "Deploying").
+/// address: rate-limit at the proxy instead (README "Gateway integration").
+///
+/// Mount it **outermost**, around [`protect`] and [`cors`] (only [`access_log`] outside it),
+/// so that every request a client makes is counted, the ones those layers answer themselves
+/// included (a declared oversize body's 413, a CORS preflight). Give it the app's `cors` layer:
+/// a 429 (or 500) it makes then carries the same CORS headers as every other answer, so a page
+/// on another origin can read the problem document. A refused preflight gets none (a browser
+/// fails any preflight that is not 2xx, with or without them).
 ///
 /// A background thread drops quiet clients' buckets every [`RATE_LIMIT_RETAIN_INTERVAL`] and
 /// ends when the router is dropped.
-pub fn rate_limit(router: Router, config: RateLimitConfig) -> Router {
+pub fn rate_limit(router: Router, config: RateLimitConfig, cors: Option<CorsLayer>) -> Router {
     let nanos = u64::try_from(config.period.as_nanos())
         .unwrap_or(u64::MAX)
         .max(1);
@@ -432,19 +445,60 @@ pub fn rate_limit(router: Router, config: RateLimitConfig) -> Router {
             None => break,
         }
     });
-    router.layer(GovernorLayer::new(gc).error_handler(|e| match e {
-        GovernorError::TooManyRequests { wait_time, .. } => {
-            let mut res = problem(
-                StatusCode::TOO_MANY_REQUESTS,
-                "TOO_MANY_REQUESTS",
-                "too many requests",
-            );
-            res.headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from(wait_time.max(1)));
-            res
-        }
-        _ => PreDecapError::Internal.into_response(),
-    }))
+    let router = router.layer(GovernorLayer::new(gc).error_handler(|e| {
+        let mut res = match e {
+            GovernorError::TooManyRequests { wait_time, .. } => {
+                let mut res = problem(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "TOO_MANY_REQUESTS",
+                    "too many requests",
+                );
+                res.headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from(wait_time.max(1)));
+                res
+            }
+            _ => PreDecapError::Internal.into_response(),
+        };
+        res.extensions_mut().insert(FromRateLimit);
+        res
+    }));
+    match cors {
+        Some(cors) => router.layer(middleware::from_fn(move |req: Request, next: Next| {
+            with_cors_on_refusals(cors.clone(), req, next)
+        })),
+        None => router,
+    }
+}
+
+/// Runs `next`; a response the rate limiter made ([`FromRateLimit`]) to a request that is not
+/// a CORS preflight goes through `cors` as the app's own answers do (the request's method, URI
+/// and headers, no body), so it gets the same CORS headers.
+async fn with_cors_on_refusals(cors: CorsLayer, req: Request, next: Next) -> Response {
+    let preflight = req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(axum::http::header::ACCESS_CONTROL_REQUEST_METHOD);
+    let mut head = Request::new(Body::empty());
+    if !preflight {
+        *head.method_mut() = req.method().clone();
+        *head.uri_mut() = req.uri().clone();
+        *head.headers_mut() = req.headers().clone();
+    }
+    let res = next.run(req).await;
+    if preflight || res.extensions().get::<FromRateLimit>().is_none() {
+        return res;
+    }
+    let mut res = Some(res);
+    let answer = tower::service_fn(move |_: Request| {
+        let r = res
+            .take()
+            .unwrap_or_else(|| PreDecapError::Internal.into_response());
+        std::future::ready(Ok::<_, std::convert::Infallible>(r))
+    });
+    match tower::Layer::layer(&cors, answer).oneshot(head).await {
+        Ok(r) => r,
+        Err(e) => match e {},
+    }
 }
 
 /// Bounds of [`serve`].
@@ -454,12 +508,18 @@ pub struct ServeConfig {
     /// Most connections open at once (default 512, below a 1024 file-descriptor limit); a
     /// connection accepted past it is closed at once.
     pub max_connections: usize,
+    /// Most connections one client ([`client_key`]: an IPv4 address, an IPv6 /64) may have
+    /// open at once (default 64), so that one client cannot hold every one of
+    /// `max_connections`; a connection of that client accepted past it is closed at once, the
+    /// other clients' are served.
+    pub max_connections_per_ip: usize,
     /// Largest read buffer of a connection, in bytes (hyper's `max_buf_size`, default 32 KiB,
     /// at least 8 KiB; hyper's own default is ~400 KiB). Request headers that do not fit are
     /// refused by hyper itself (431, empty body, connection closed).
     pub max_header_buffer: usize,
     /// Time a client has to send a request's complete headers before the connection is closed
-    /// (default 10 s).
+    /// (default 10 s), counted from the accept for a new connection (one that sends nothing is
+    /// closed then too) and from the previous answer on a kept-alive one.
     pub header_read_timeout: Duration,
 }
 
@@ -467,6 +527,7 @@ impl Default for ServeConfig {
     fn default() -> Self {
         Self {
             max_connections: 512,
+            max_connections_per_ip: 64,
             max_header_buffer: 32 * 1024,
             header_read_timeout: Duration::from_secs(10),
         }
@@ -477,6 +538,12 @@ impl ServeConfig {
     /// Sets [`max_connections`](Self::max_connections) (at least 1).
     pub fn with_max_connections(mut self, n: usize) -> Self {
         self.max_connections = n.max(1);
+        self
+    }
+
+    /// Sets [`max_connections_per_ip`](Self::max_connections_per_ip) (at least 1).
+    pub fn with_max_connections_per_ip(mut self, n: usize) -> Self {
+        self.max_connections_per_ip = n.max(1);
         self
     }
 
@@ -493,11 +560,52 @@ impl ServeConfig {
     }
 }
 
+/// Open connections per client ([`client_key`]), for [`ServeConfig::max_connections_per_ip`].
+/// Holds only clients with a connection open, so at most `max_connections` entries.
+#[derive(Default)]
+struct PerClient(std::sync::Mutex<std::collections::HashMap<IpAddr, usize>>);
+
+/// One open connection of a client in [`PerClient`]; given back on drop.
+struct ClientSlot {
+    clients: Arc<PerClient>,
+    key: IpAddr,
+}
+
+impl PerClient {
+    /// A slot for one more connection of `key`, or `None` if it has `max` open.
+    fn acquire(self: &Arc<Self>, key: IpAddr, max: usize) -> Option<ClientSlot> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let open = map.entry(key).or_insert(0);
+        if *open >= max {
+            return None;
+        }
+        *open += 1;
+        Some(ClientSlot {
+            clients: Arc::clone(self),
+            key,
+        })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut map = self.clients.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(open) = map.get_mut(&self.key) {
+            *open = open.saturating_sub(1);
+            if *open == 0 {
+                map.remove(&self.key);
+            }
+        }
+    }
+}
+
 /// Serves `router` on `listener` (HTTP/1.1, hyper) until `shutdown` completes, then lets the
 /// open connections finish. Each request carries [`ConnectInfo<SocketAddr>`] (for
-/// [`rate_limit`]). Bounds ([`ServeConfig`]): connections past `max_connections` are closed as
-/// soon as they are accepted; a connection's read buffer is at most `max_header_buffer`; one
-/// that has not sent complete headers within `header_read_timeout` is closed. A failed accept
+/// [`rate_limit`]). Bounds ([`ServeConfig`]): connections past `max_connections`, and a
+/// client's connections past `max_connections_per_ip`, are closed as soon as they are accepted;
+/// a connection's read buffer is at most `max_header_buffer`; one that has not sent complete
+/// headers within `header_read_timeout` (from the accept, or from the previous answer) is
+/// closed. A failed accept
 /// (e.g. out of file descriptors) is retried after 50 ms and logged at most once a second
 /// (with the count of those not logged), as is the connection limit.
 ///
@@ -510,8 +618,10 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let permits = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
+    let clients = Arc::new(PerClient::default());
     let accept_log = LogLimiter::new();
     let limit_log = LogLimiter::new();
+    let client_limit_log = LogLimiter::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
@@ -525,6 +635,13 @@ pub async fn serve(
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         continue;
                     }
+                };
+                let Some(slot) = clients.acquire(client_key(peer.ip()), config.max_connections_per_ip.max(1)) else {
+                    if let Some(suppressed) = client_limit_log.admit() {
+                        tracing::warn!(max = config.max_connections_per_ip, suppressed, "per-client connection limit reached; connection closed");
+                    }
+                    drop(stream);
+                    continue;
                 };
                 let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
                     if let Some(suppressed) = limit_log.admit() {
@@ -552,6 +669,7 @@ pub async fn serve(
                         tracing::debug!(error = %e, "connection closed");
                     }
                     drop(permit);
+                    drop(slot);
                 });
             }
             () = &mut shutdown => break,
@@ -607,6 +725,28 @@ mod tests {
             assert_eq!(l.admit(), None);
         }
         assert_eq!(l.suppressed(), 5);
+    }
+
+    /// F3: a client's connection slots: at most `max` at once, given back on drop, other
+    /// clients unaffected, and no entry left for a client with none open.
+    #[test]
+    fn per_client_connection_slots() {
+        let clients = Arc::new(PerClient::default());
+        let a = client_key("192.0.2.1".parse().unwrap());
+        let b = client_key("[2001:db8::1]:1".parse::<SocketAddr>().unwrap().ip());
+        let first = clients.acquire(a, 2).unwrap();
+        let second = clients.acquire(a, 2).unwrap();
+        assert!(clients.acquire(a, 2).is_none());
+        let other = clients.acquire(b, 2).unwrap();
+        // The same /64 is the same client.
+        let same_net = client_key("2001:db8::ffff".parse().unwrap());
+        assert_eq!(same_net, b);
+        let other2 = clients.acquire(same_net, 2).unwrap();
+        assert!(clients.acquire(b, 2).is_none());
+        drop(first);
+        let third = clients.acquire(a, 2).unwrap();
+        drop((second, third, other, other2));
+        assert!(clients.0.lock().unwrap().is_empty());
     }
 
     /// A client's rate-limit key: IPv4 as is, IPv6 by /64, v4-mapped IPv6 as IPv4.

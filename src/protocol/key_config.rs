@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 use super::codec::Reader;
 use super::error::{EncapsulationError, KeyConfigError};
 use super::hpke::{self as glue, Kem, PrivateKey, PublicKey, ReceiverContext};
-use super::params::{AEAD_ID, KDF_ID, KEM_ID, N_PK};
+use super::params::{AEAD_ID, KDF_ID, KEM_ID, MAX_SYMMETRIC_LEN, N_PK};
 
 /// An HPKE public key of the gateway, with its key id and the symmetric suites it accepts.
 ///
@@ -21,8 +21,12 @@ use super::params::{AEAD_ID, KDF_ID, KEM_ID, N_PK};
 /// | key id | 1 |
 /// | HPKE KEM id (`0x0020`) | 2 |
 /// | HPKE public key | 32 (X25519) |
-/// | symmetric algorithms length | 2 (multiple of 4, ≥ 4) |
+/// | symmetric algorithms length | 2 (multiple of 4, ≥ 4, ≤ [`MAX_SYMMETRIC_LEN`]) |
 /// | (KDF id, AEAD id) pairs | 4 each |
+///
+/// Every value holds at most [`MAX_SYMMETRIC_LEN`] bytes of pairs ([`new`](Self::new) lists
+/// one, [`decode`](Self::decode) refuses more), so its encoding is at most 65,533 bytes and
+/// always fits a 2-byte length ([`encode`](Self::encode), [`encode_list`](Self::encode_list)).
 #[derive(Clone, PartialEq, Eq)]
 pub struct KeyConfig {
     key_id: u8,
@@ -78,6 +82,8 @@ impl KeyConfig {
         out.push(self.key_id);
         out.extend_from_slice(&KEM_ID.to_be_bytes());
         out.extend_from_slice(&self.public_key.to_bytes());
+        // At most MAX_SYMMETRIC_LEN (< 2^16) by construction (`new`, `read`).
+        debug_assert!(4 * self.symmetric.len() <= MAX_SYMMETRIC_LEN);
         let sym_len = (4 * self.symmetric.len()) as u16;
         out.extend_from_slice(&sym_len.to_be_bytes());
         for (kdf, aead) in &self.symmetric {
@@ -90,7 +96,8 @@ impl KeyConfig {
     /// Decodes exactly one key configuration (RFC 9458 §3.1).
     ///
     /// Errors: [`KeyConfigError::Truncated`], [`KeyConfigError::TrailingBytes`],
-    /// [`KeyConfigError::Malformed`] (symmetric length not a non-zero multiple of 4),
+    /// [`KeyConfigError::Malformed`] (symmetric length not a non-zero multiple of 4, or over
+    /// [`MAX_SYMMETRIC_LEN`]: such a configuration could not be listed, RFC 9458 §3.2),
     /// [`KeyConfigError::UnsupportedSuite`] (KEM other than `0x0020`, or no (HKDF-SHA256,
     /// ChaCha20-Poly1305) pair), [`KeyConfigError::InvalidKey`].
     pub fn decode(bytes: &[u8]) -> Result<Self, KeyConfigError> {
@@ -111,7 +118,7 @@ impl KeyConfig {
         }
         let pk = r.take(N_PK).map_err(t)?;
         let sym_len = usize::from(r.u16().map_err(t)?);
-        if sym_len == 0 || sym_len % 4 != 0 {
+        if sym_len == 0 || sym_len % 4 != 0 || sym_len > MAX_SYMMETRIC_LEN {
             return Err(KeyConfigError::Malformed);
         }
         let sym = r.take(sym_len).map_err(t)?;
@@ -136,11 +143,15 @@ impl KeyConfig {
     }
 
     /// Encodes a list of configurations as `application/ohttp-keys` (RFC 9458 §3.2): each
-    /// configuration prefixed by its 2-byte big-endian length.
+    /// configuration prefixed by its 2-byte big-endian length. Cannot fail: an encoded
+    /// configuration is at most 65,533 bytes (its symmetric list is bounded by
+    /// [`MAX_SYMMETRIC_LEN`], which every constructor enforces), and the list itself has no
+    /// length field.
     pub fn encode_list(configs: &[KeyConfig]) -> Vec<u8> {
         let mut out = Vec::new();
         for c in configs {
             let enc = c.encode();
+            debug_assert!(enc.len() <= usize::from(u16::MAX));
             out.extend_from_slice(&(enc.len() as u16).to_be_bytes());
             out.extend_from_slice(&enc);
         }

@@ -12,6 +12,11 @@ pub const AEAD_ID: u16 = 0x0003;
 
 /// `Npk`: bytes of a serialized X25519 public key.
 pub const N_PK: usize = 32;
+/// Longest symmetric-algorithms list of a key configuration, in bytes: 65,496 (16,374 (KDF,
+/// AEAD) pairs), so that one encoded configuration (1 + 2 + [`N_PK`] + 2 + this = 65,533 bytes at
+/// most) fits the 2-byte length of its `application/ohttp-keys` entry (RFC 9458 §3.2). A
+/// configuration listing more is refused when decoded (`KeyConfigError::Malformed`).
+pub const MAX_SYMMETRIC_LEN: usize = (u16::MAX as usize - (1 + 2 + N_PK + 2)) / 4 * 4;
 /// `Nenc`: bytes of the encapsulated key `enc`.
 pub const N_ENC: usize = 32;
 /// `Nk`: bytes of a ChaCha20-Poly1305 key.

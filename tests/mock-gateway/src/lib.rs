@@ -295,18 +295,69 @@ pub fn is_loopback_host(host: &[u8]) -> bool {
     is_loopback_origin(&origin)
 }
 
-/// Refuses a request to the demo and test routes whose `Host` is not loopback (403
-/// `HOST_NOT_ALLOWED`): a page that rebinds its own DNS name to 127.0.0.1 cannot reach them.
-async fn loopback_host_only(req: Request, next: Next) -> Response {
-    let host = req.headers().get(axum::http::header::HOST);
-    if !host.is_some_and(|h| is_loopback_host(h.as_bytes())) {
+/// Whether a request names only a loopback host: exactly one `Host` header, naming a loopback
+/// host ([`is_loopback_host`]), and, for an absolute-form target (`POST http://host/path`,
+/// whose authority a server must prefer to `Host`: RFC 9112 §3.2.2), a loopback authority too.
+pub fn names_loopback_host(req: &Request) -> bool {
+    let mut hosts = req.headers().get_all(axum::http::header::HOST).iter();
+    let (Some(host), None) = (hosts.next(), hosts.next()) else {
+        return false;
+    };
+    is_loopback_host(host.as_bytes())
+        && req
+            .uri()
+            .authority()
+            .is_none_or(|a| is_loopback_host(a.as_str().as_bytes()))
+}
+
+/// Whether a request may come from a web page outside loopback (a cross-site request forgery
+/// against a developer's local mock): it has an `Origin` that is not a loopback page origin
+/// ([`is_loopback_origin`], the origins the CORS answers reflect; `null` included) or more than
+/// one `Origin`, or, without an `Origin`, a `Sec-Fetch-Site` other than `same-origin` or `none`.
+/// A request with neither header (curl, a test client, a backend) is not cross-site.
+pub fn is_cross_site(headers: &HeaderMap) -> bool {
+    let mut origins = headers.get_all(axum::http::header::ORIGIN).iter();
+    match (origins.next(), origins.next()) {
+        (Some(origin), None) => !is_loopback_origin(origin.as_bytes()),
+        (Some(_), Some(_)) => true,
+        (None, _) => headers
+            .get_all("sec-fetch-site")
+            .iter()
+            .any(|v| !matches!(v.as_bytes(), b"same-origin" | b"none")),
+    }
+}
+
+/// The guard of the demo and test routes: refuses a request that does not name only a loopback
+/// host ([`names_loopback_host`]; 403 `HOST_NOT_ALLOWED`: a page that rebinds its own DNS name to
+/// 127.0.0.1 cannot reach them) and one from a page outside loopback ([`is_cross_site`]; 403
+/// `CROSS_SITE_REFUSED`), before the route runs.
+async fn local_pages_only(req: Request, next: Next) -> Response {
+    if !names_loopback_host(&req) {
         return http::problem(
             StatusCode::FORBIDDEN,
             "HOST_NOT_ALLOWED",
             "demo and test routes answer loopback Host names only",
         );
     }
+    if is_cross_site(req.headers()) {
+        return http::problem(
+            StatusCode::FORBIDDEN,
+            "CROSS_SITE_REFUSED",
+            "demo and test routes answer loopback pages only",
+        );
+    }
     next.run(req).await
+}
+
+/// Whether the request's `Content-Type` is `application/json` (any case, parameters allowed).
+/// The demo and test routes want it: a web page cannot send it to another origin without a CORS
+/// preflight, which only loopback page origins pass.
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
 }
 
 /// Whether the file `uri_path` names under `root` (canonical), and the `index.html` of a
@@ -422,7 +473,14 @@ fn default_ttl() -> i64 {
     300
 }
 
-async fn test_access_token(State(s): State<Arc<AppState>>, body: Body) -> Response {
+async fn test_access_token(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if !is_json(&headers) {
+        return PreDecapError::UnsupportedMediaType.into_response();
+    }
     let bytes = match read_body(body).await {
         Ok(b) => b,
         Err(e) => return e.into_response(),
@@ -450,7 +508,10 @@ async fn test_access_token(State(s): State<Arc<AppState>>, body: Body) -> Respon
     }
 }
 
-async fn rotate_keys(State(s): State<Arc<AppState>>) -> Response {
+async fn rotate_keys(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if !is_json(&headers) {
+        return PreDecapError::UnsupportedMediaType.into_response();
+    }
     let mut r = s.rotation.lock().unwrap_or_else(|e| e.into_inner());
     // The ids held now (a key file may have brought others) count as used too.
     for cfg in KeyConfig::decode_list(&s.gateway.key_config_list()).unwrap_or_default() {
@@ -495,7 +556,10 @@ struct LaunchBody {
 
 /// Plays the partner backend: signs an access-token request as the demo partner, has the
 /// gateway process it in-process, opens the sealed AT.
-async fn demo_launch(State(s): State<Arc<AppState>>, body: Body) -> Response {
+async fn demo_launch(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    if !is_json(&headers) {
+        return PreDecapError::UnsupportedMediaType.into_response();
+    }
     let bytes = match read_body(body).await {
         Ok(b) => b,
         Err(e) => return e.into_response(),
@@ -695,7 +759,7 @@ pub fn app_and_gateway(options: &Options) -> Result<(Router, Arc<Gateway>), Setu
             .route("/test/access-token", post(test_access_token))
             .route("/test/rotate-keys", post(rotate_keys));
     }
-    let mock = mock.layer(middleware::from_fn(loopback_host_only));
+    let mock = mock.layer(middleware::from_fn(local_pages_only));
     let mut router = v1
         .clone()
         .merge(mock.with_state(Arc::clone(&state)))
@@ -705,27 +769,28 @@ pub fn app_and_gateway(options: &Options) -> Result<(Router, Arc<Gateway>), Setu
         router = router.nest(
             "/test/slow",
             v1.layer(middleware::from_fn(delay))
-                .layer(middleware::from_fn(loopback_host_only)),
+                .layer(middleware::from_fn(local_pages_only)),
         );
     }
     if let Some(root) = root {
         router = router.fallback(move |req: Request| static_files(root.clone(), req));
     }
     let limit = options.request_timeout.unwrap_or(REQUEST_TIMEOUT);
-    let mut router = router;
-    if let Some(rl) = options.rate_limit {
-        router = http::rate_limit(router, rl);
-    }
     // Compressed (gzip, brotli) where the client accepts it: pages, scripts, the .wasm, JSON and
     // problem documents; never the encrypted bodies (`application/vnd.h5-access.*`) or the key
     // configuration (random bytes: they do not compress).
     let compress = DefaultPredicate::new()
         .and(NotForContentType::const_new("application/vnd.h5-access."))
         .and(NotForContentType::const_new("application/ohttp-keys"));
-    let router = http::protect(router, limit)
+    let cors = http::cors(|origin| is_loopback_origin(origin.as_bytes()));
+    let mut router = http::protect(router, limit)
         .layer(CompressionLayer::new().compress_when(compress))
-        .layer(http::cors(|origin| is_loopback_origin(origin.as_bytes())))
-        .layer(middleware::from_fn(http::access_log));
+        .layer(cors.clone());
+    // Outermost but for the log: every request counts, 413s and preflights included.
+    if let Some(rl) = options.rate_limit {
+        router = http::rate_limit(router, rl, Some(cors));
+    }
+    let router = router.layer(middleware::from_fn(http::access_log));
     Ok((router, gateway))
 }
 

@@ -78,6 +78,10 @@ struct Args {
     /// Most connections open at once; a connection past it is closed as soon as it is accepted.
     #[arg(long, env = "H5_GATEWAY_MAX_CONNECTIONS", default_value_t = 512)]
     max_connections: usize,
+    /// Most connections one client (IPv4 address, IPv6 /64) may have open at once; one past it
+    /// is closed as soon as it is accepted, other clients are served.
+    #[arg(long, env = "H5_GATEWAY_MAX_CONNECTIONS_PER_IP", default_value_t = 64)]
+    max_connections_per_ip: usize,
     /// Per-client rate limit (peer IP; IPv6 by /64): requests per second, refilled evenly;
     /// 0 (the default) is no limit. Past it: 429 TOO_MANY_REQUESTS.
     #[arg(long, env = "H5_GATEWAY_RATE_LIMIT", default_value_t = 0)]
@@ -113,6 +117,7 @@ impl std::fmt::Debug for Args {
             .field("redis_timeout_ms", &self.redis_timeout_ms)
             .field("redis_allow_eviction", &self.redis_allow_eviction)
             .field("max_connections", &self.max_connections)
+            .field("max_connections_per_ip", &self.max_connections_per_ip)
             .field("rate_limit", &self.rate_limit)
             .field("rate_limit_burst", &self.rate_limit_burst)
             .field("partners", &self.partners)
@@ -332,7 +337,8 @@ async fn main() -> ExitCode {
     tracing::info!(%addr, test_hooks = options.test_hooks, seeded = options.seed.is_some(), redis, "listening");
     let serve_config = h5_access::gateway::http::ServeConfig::default()
         .with_header_read_timeout(HEADER_READ_TIMEOUT)
-        .with_max_connections(args.max_connections);
+        .with_max_connections(args.max_connections)
+        .with_max_connections_per_ip(args.max_connections_per_ip);
     if let Err(e) =
         h5_access::gateway::http::serve(listener, router, serve_config, shutdown_signal()).await
     {

@@ -163,7 +163,7 @@ async fn stack_errors_are_problem_documents() {
         &addr,
         format!(
             "POST /demo/partner/launch HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 1\r\n\
-             Connection: close\r\n\r\n["
+             Content-Type: application/json\r\nConnection: close\r\n\r\n["
         )
         .as_bytes(),
     )
@@ -589,4 +589,355 @@ async fn service_contracts() {
     let body = answer(1, "profile", "not json").await.unwrap();
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["display_name"], "**");
+}
+
+/// `POST path` on a fresh connection with `Host: host`, `extra` header lines (each ending in
+/// CRLF) and `body`; the whole reply.
+async fn post(addr: &str, target: &str, host: &str, extra: &str, body: &str) -> String {
+    raw(
+        addr,
+        format!(
+            "POST {target} HTTP/1.1\r\nHost: {host}\r\n{extra}Content-Length: {}\r\n\
+             Connection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .await
+}
+
+/// The `GET /v1/keys` body (the current key first): what a refused rotation must leave as it is.
+async fn key_list(addr: &str) -> String {
+    let r = raw(
+        addr,
+        format!("GET /v1/keys HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await;
+    assert!(r.starts_with("HTTP/1.1 200 "), "{r:?}");
+    r.split_once("\r\n\r\n").unwrap().1.to_owned()
+}
+
+/// F7 (a): a web page on another site cannot drive a developer's local mock with a "simple"
+/// cross-site POST (no CORS preflight: `text/plain`, a form's `x-www-form-urlencoded`). Before
+/// the fix `/test/rotate-keys` and `/demo/partner/launch` served it (the keys rotated, an AT was
+/// minted). Now an `Origin` outside loopback (or `null`, or two of them), or without an
+/// `Origin` a `Sec-Fetch-Site` other than `same-origin`/`none`, is 403 `CROSS_SITE_REFUSED`
+/// and the keys stay; and the routes want `application/json` (415 `UNSUPPORTED_MEDIA_TYPE`
+/// otherwise), which a page elsewhere cannot send without a preflight it does not pass. Loopback
+/// pages (the demo, the browser suites on another loopback port) and clients without those
+/// headers are served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_site_requests_to_demo_and_test_routes_are_refused() {
+    let addr = start(options(), ServeConfig::default()).await;
+    let keys = key_list(&addr).await;
+    let launch = r#"{"product":"wealth-01"}"#;
+    let mint = r#"{"subject":"u-1","products":["wealth-01"]}"#;
+    let routes = [
+        ("/demo/partner/launch", launch),
+        ("/test/access-token", mint),
+        ("/test/rotate-keys", ""),
+    ];
+    for (path, body) in routes {
+        for extra in [
+            "Origin: https://evil.example\r\nContent-Type: text/plain\r\n",
+            "Origin: https://evil.example\r\nContent-Type: application/x-www-form-urlencoded\r\n",
+            "Origin: https://evil.example\r\nContent-Type: application/json\r\n",
+            "Origin: null\r\nContent-Type: text/plain\r\n",
+            "Origin: http://127.0.0.1.evil.example\r\nContent-Type: text/plain\r\n",
+            "Origin: http://127.0.0.1:5\r\nOrigin: https://evil.example\r\nContent-Type: application/json\r\n",
+            "Sec-Fetch-Site: cross-site\r\nContent-Type: text/plain\r\n",
+            "Sec-Fetch-Site: same-site\r\nContent-Type: application/json\r\n",
+            "Sec-Fetch-Site: cross-site\r\nContent-Type: application/json\r\n",
+        ] {
+            let r = post(&addr, path, &addr, extra, body).await;
+            let h = assert_problem(&r, 403, "CROSS_SITE_REFUSED");
+            let acao = header(&h, "access-control-allow-origin");
+            assert!(acao.is_none_or(|o| o == "http://127.0.0.1:5"), "{r:?}");
+        }
+        // No Origin, no Sec-Fetch-Site (curl), but not JSON.
+        for ctype in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+        ] {
+            let r = post(
+                &addr,
+                path,
+                &addr,
+                &format!("Content-Type: {ctype}\r\n"),
+                body,
+            )
+            .await;
+            assert_problem(&r, 415, "UNSUPPORTED_MEDIA_TYPE");
+        }
+        let r = post(&addr, path, &addr, "", body).await;
+        assert_problem(&r, 415, "UNSUPPORTED_MEDIA_TYPE");
+    }
+    assert_eq!(
+        key_list(&addr).await,
+        keys,
+        "no refused request rotated the keys"
+    );
+
+    // Loopback pages and plain clients are served: the demo's page (same origin), a page on
+    // another loopback origin (the browser suites; cross-site to the browser, a loopback Origin),
+    // a navigation-like `none`, a client without either header, `; charset=utf-8`.
+    let port = addr.rsplit(':').next().unwrap();
+    for (path, body) in [routes[0], routes[1]] {
+        for extra in [
+            format!("Origin: http://{addr}\r\nSec-Fetch-Site: same-origin\r\n"),
+            format!("Origin: http://localhost:{port}\r\nSec-Fetch-Site: cross-site\r\n"),
+            "Origin: http://[::1]:5173\r\nSec-Fetch-Site: same-site\r\n".to_owned(),
+            "Sec-Fetch-Site: none\r\n".to_owned(),
+            String::new(),
+        ] {
+            for ctype in ["application/json", "Application/JSON; charset=utf-8"] {
+                let extra = format!("{extra}Content-Type: {ctype}\r\n");
+                let r = post(&addr, path, &addr, &extra, body).await;
+                assert!(r.starts_with("HTTP/1.1 200 "), "{path} {extra:?}: {r:?}");
+            }
+        }
+    }
+    let r = post(
+        &addr,
+        "/test/rotate-keys",
+        &addr,
+        "Origin: http://127.0.0.1:5\r\nContent-Type: application/json\r\n",
+        "",
+    )
+    .await;
+    let (status, h, body) = parse(&r);
+    assert_eq!(status, 200, "{r:?}");
+    assert_eq!(body, r#"{"current_key_id":2}"#);
+    assert_eq!(
+        header(&h, "access-control-allow-origin"),
+        Some("http://127.0.0.1:5")
+    );
+    assert_ne!(key_list(&addr).await, keys);
+}
+
+/// F7 (b): the Host check cannot be passed around with an absolute-form request target
+/// (`POST http://evil.example/… HTTP/1.1`, whose authority a server must use instead of `Host`)
+/// or a second `Host` header. Before the fix both reached `/test/rotate-keys` with a loopback
+/// `Host` beside them. Now both are 403 `HOST_NOT_ALLOWED` and the keys stay; an absolute-form
+/// target naming the loopback host is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn absolute_form_and_duplicate_host_are_refused() {
+    let addr = start(options(), ServeConfig::default()).await;
+    let keys = key_list(&addr).await;
+    let json = "Content-Type: application/json\r\n";
+    for target in [
+        "http://evil.example/test/rotate-keys",
+        "http://evil.example:80/test/rotate-keys",
+        &format!("http://user@{addr}/test/rotate-keys"),
+        "http://127.0.0.1.evil.example/test/rotate-keys",
+    ] {
+        let r = post(&addr, target, &addr, json, "").await;
+        assert_problem(&r, 403, "HOST_NOT_ALLOWED");
+    }
+    for extra in [
+        "Host: evil.example\r\n".to_owned(),
+        format!("Host: {addr}\r\n"),
+    ] {
+        let r = post(
+            &addr,
+            "/test/rotate-keys",
+            &addr,
+            &format!("{extra}{json}"),
+            "",
+        )
+        .await;
+        assert_problem(&r, 403, "HOST_NOT_ALLOWED");
+    }
+    assert_eq!(
+        key_list(&addr).await,
+        keys,
+        "no refused request rotated the keys"
+    );
+    let r = post(
+        &addr,
+        &format!("http://{addr}/test/rotate-keys"),
+        &addr,
+        json,
+        "",
+    )
+    .await;
+    assert!(r.starts_with("HTTP/1.1 200 "), "{r:?}");
+}
+
+/// F5: the rate limit counts every request a client makes, the ones answered before the router
+/// included: a declared oversize body's 413 and CORS preflights. Before the fix the limiter sat
+/// inside the size check and the CORS layer, so both were free (the fourth request here was
+/// served 200). Its 429 still carries the CORS headers a page needs to read it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_counts_refusals_and_preflights() {
+    let addr = start(
+        Options {
+            rate_limit: Some(RateLimitConfig {
+                period: Duration::from_secs(3600),
+                burst: NonZeroU32::new(3).unwrap(),
+            }),
+            ..options()
+        },
+        ServeConfig::default(),
+    )
+    .await;
+    let origin = "http://localhost:5";
+    let oversize = format!(
+        "POST /v1/exchange HTTP/1.1\r\nHost: {addr}\r\nOrigin: {origin}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n"
+    );
+    let preflight = format!(
+        "OPTIONS /v1/exchange HTTP/1.1\r\nHost: {addr}\r\nOrigin: {origin}\r\n\
+         Access-Control-Request-Method: POST\r\n\
+         Access-Control-Request-Headers: content-type\r\nConnection: close\r\n\r\n"
+    );
+    let h = assert_problem(&raw(&addr, oversize.as_bytes()).await, 413, "TOO_LARGE");
+    assert_eq!(header(&h, "access-control-allow-origin"), Some(origin));
+    for _ in 0..2 {
+        let r = raw(&addr, preflight.as_bytes()).await;
+        let (status, h, _) = parse(&r);
+        assert_eq!(status, 200, "{r:?}");
+        assert_eq!(header(&h, "access-control-allow-origin"), Some(origin));
+    }
+    // The budget (3) is used up: a GET from the page is 429, readable by it.
+    let r = raw(
+        &addr,
+        format!("GET /v1/keys HTTP/1.1\r\nHost: {addr}\r\nOrigin: {origin}\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .await;
+    let h = assert_problem(&r, 429, "TOO_MANY_REQUESTS");
+    assert_eq!(header(&h, "access-control-allow-origin"), Some(origin));
+    assert!(varies_on(&h, "origin"), "{r:?}");
+    let wait: u64 = header(&h, "retry-after").unwrap().parse().unwrap();
+    assert!((1..=3600).contains(&wait), "{wait}");
+    // A disallowed origin's 429 gets no grant.
+    let r = raw(
+        &addr,
+        format!("GET /v1/keys HTTP/1.1\r\nHost: {addr}\r\nOrigin: https://evil.example\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .await;
+    let h = assert_problem(&r, 429, "TOO_MANY_REQUESTS");
+    assert_eq!(header(&h, "access-control-allow-origin"), None);
+    // Further preflights and oversize POSTs are refused too (not answered for free).
+    assert_problem(
+        &raw(&addr, preflight.as_bytes()).await,
+        429,
+        "TOO_MANY_REQUESTS",
+    );
+    assert_problem(
+        &raw(&addr, oversize.as_bytes()).await,
+        429,
+        "TOO_MANY_REQUESTS",
+    );
+}
+
+/// A connection to `addr` from the loopback address `from` (Linux routes all of 127.0.0.0/8 to
+/// `lo`, so 127.0.0.2 is a second client).
+async fn connect_from(from: &str, addr: &str) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    socket.connect(addr.parse().unwrap()).await.unwrap()
+}
+
+/// A keep-alive request on `s`, answered 200: proves the connection was accepted and served.
+async fn served(s: &mut TcpStream, addr: &str) -> bool {
+    if s.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .await
+        .is_err()
+    {
+        return false;
+    }
+    let mut buf = [0u8; 512];
+    match tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await {
+        Ok(Ok(n)) => buf[..n].starts_with(b"HTTP/1.1 200 "),
+        _ => false,
+    }
+}
+
+/// F3: one client cannot hold every connection slot: past `max_connections_per_ip` its new
+/// connections are closed unanswered while another client's are served, and a slot it frees is
+/// its own again. Before the fix the only cap was the global one (here 8), which one client's
+/// connections filled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_client_connection_limit() {
+    let config = ServeConfig::default()
+        .with_max_connections(8)
+        .with_max_connections_per_ip(2)
+        .with_header_read_timeout(Duration::from_secs(60));
+    assert_eq!(ServeConfig::default().max_connections_per_ip, 64);
+    let addr = start(options(), config).await;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut s = connect_from("127.0.0.1", &addr).await;
+        assert!(served(&mut s, &addr).await);
+        held.push(s);
+    }
+    for _ in 0..3 {
+        let mut s = connect_from("127.0.0.1", &addr).await;
+        assert!(
+            !served(&mut s, &addr).await,
+            "a third connection of 127.0.0.1 is closed"
+        );
+        assert_eq!(read_all(&mut s).await, "");
+    }
+    // Another client is served, up to its own cap.
+    let mut other = Vec::new();
+    for _ in 0..2 {
+        let mut s = connect_from("127.0.0.2", &addr).await;
+        assert!(served(&mut s, &addr).await, "127.0.0.2 is served");
+        other.push(s);
+    }
+    let mut s = connect_from("127.0.0.2", &addr).await;
+    assert!(!served(&mut s, &addr).await);
+    // A slot 127.0.0.1 frees is released when its connection task ends: a bounded retry.
+    drop(held.pop());
+    let mut again = false;
+    for _ in 0..100 {
+        let mut s = connect_from("127.0.0.1", &addr).await;
+        if served(&mut s, &addr).await {
+            again = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(again, "a freed slot is reused");
+}
+
+/// F3: the header read timeout also closes a new connection that sends nothing, and a kept-alive
+/// one that sends nothing after an answer, so idle connections do not hold their client's
+/// slots.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_are_closed_by_the_header_read_timeout() {
+    let config = ServeConfig::default()
+        .with_max_connections_per_ip(1)
+        .with_header_read_timeout(Duration::from_millis(500));
+    let addr = start(options(), config).await;
+    let started = std::time::Instant::now();
+    let mut idle = connect_from("127.0.0.1", &addr).await;
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), idle.read(&mut buf))
+        .await
+        .expect("closed within 5 s")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "closed without an answer: {:?}", &buf[..n]);
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    // Kept alive after one answer, then silent.
+    let mut kept = None;
+    for _ in 0..100 {
+        let mut s = connect_from("127.0.0.1", &addr).await;
+        if served(&mut s, &addr).await {
+            kept = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut kept = kept.expect("the idle connection's slot is free again");
+    let n = tokio::time::timeout(Duration::from_secs(5), kept.read(&mut buf))
+        .await
+        .expect("closed within 5 s")
+        .unwrap_or(0);
+    assert_eq!(n, 0);
 }
