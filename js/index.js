@@ -34,20 +34,22 @@ const OWN = {
  */
 export class H5AccessError extends Error {
   constructor(fields) {
-    super(fields.message);
+    // Own properties only: a page's polluted Object.prototype never supplies a field.
+    const f = (k) => (Object.prototype.hasOwnProperty.call(fields, k) ? fields[k] : undefined);
+    super(f("message"));
     this.name = "H5AccessError";
     /** Stable code to branch on (README "Error codes"). */
-    this.code = fields.code;
+    this.code = f("code");
     /** The HTTP status, for HTTP_STATUS (and LOAD_FAILED reason HTTP_STATUS). */
-    this.status = fields.status;
+    this.status = f("status");
     /** The gateway's own code, when it gave one that looks like one. */
-    this.gatewayCode = fields.gatewayCode;
+    this.gatewayCode = f("gatewayCode");
     /** For INVALID_ARGUMENT: which argument, when known (a fixed name, never a value). */
-    this.argument = fields.argument;
+    this.argument = f("argument");
     /** Whether the same operation may be tried again (an exchange: with the same AT). */
-    this.retryable = fields.retryable === true;
+    this.retryable = f("retryable") === true;
     /** A finer reason, when there is one. */
-    this.reason = fields.reason;
+    this.reason = f("reason");
   }
 }
 

@@ -210,6 +210,20 @@ test("H5AccessError is made of the wasm's fields, message included (src/sdk Erro
   assert.deepEqual([k.message, k.status, k.gatewayCode, k.argument, k.retryable], ["the gateway key configuration is missing, invalid or unsupported", undefined, undefined, undefined, false]);
   const i = await rejects(client.exchange("AT.x", {}), "INVALID_ARGUMENT");
   assert.deepEqual([i.message, i.argument], ["invalid argument", "product"]);
+  // A page's polluted Object.prototype supplies no field.
+  Object.prototype.status = 999;
+  Object.prototype.gatewayCode = "POLLUTED";
+  Object.prototype.reason = "POLLUTED";
+  Object.prototype.retryable = true;
+  try {
+    const p = await rejects(create({ keyConfig: "!!" }), "KEY_CONFIG");
+    assert.deepEqual([p.status, p.gatewayCode, p.reason, p.retryable], [undefined, undefined, undefined, false]);
+  } finally {
+    delete Object.prototype.status;
+    delete Object.prototype.gatewayCode;
+    delete Object.prototype.reason;
+    delete Object.prototype.retryable;
+  }
   // A gateway code that does not look like one is not passed on (src/client sanitize_code).
   globalThis.fetch = async () => new Response(JSON.stringify({ type: "about:blank", code: "<b>x</b>" }), { status: 500, headers: { "content-type": "application/problem+json" } });
   assert.equal((await rejects(client.exchange("AT.x", { product: "wealth-01" }), "HTTP_STATUS")).gatewayCode, undefined);
