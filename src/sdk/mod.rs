@@ -61,8 +61,6 @@ pub fn set_error_class(class: Function) {
 /// What an `H5AccessError` is made of, decided here (README "Error codes"), handed to
 /// JavaScript as one plain object by serde-wasm-bindgen (`None` is `undefined`). Every field is
 /// a fixed string of the client core or a number: never a token, a key or plaintext.
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct ErrorFields<'a> {
     /// The stable code ([`ErrorCode::as_str`]).
     pub code: &'static str,
@@ -78,6 +76,24 @@ pub struct ErrorFields<'a> {
     pub retryable: bool,
     /// A finer reason, when there is one.
     pub reason: Option<&'static str>,
+}
+
+/// A map of the seven camelCase keys (not a serde struct: serde-wasm-bindgen caches struct field
+/// names in a hash map of its own, 2 KB of wasm; map keys are plain strings). Serialized with
+/// `serialize_maps_as_objects`, so it is a plain object.
+impl serde::Serialize for ErrorFields<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = s.serialize_map(Some(7))?;
+        m.serialize_entry("code", self.code)?;
+        m.serialize_entry("message", self.message)?;
+        m.serialize_entry("status", &self.status)?;
+        m.serialize_entry("gatewayCode", &self.gateway_code)?;
+        m.serialize_entry("argument", &self.argument)?;
+        m.serialize_entry("retryable", &self.retryable)?;
+        m.serialize_entry("reason", &self.reason)?;
+        m.end()
+    }
 }
 
 impl<'a> From<&'a ClientError> for ErrorFields<'a> {
@@ -97,7 +113,8 @@ impl<'a> From<&'a ClientError> for ErrorFields<'a> {
 /// The `H5AccessError` for `e`: `new H5AccessError(fields)` (or its code as a string, if no
 /// class is registered).
 fn to_js(e: ClientError) -> JsValue {
-    let made = serde_wasm_bindgen::to_value(&ErrorFields::from(&e))
+    let to_object = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
+    let made = serde::Serialize::serialize(&ErrorFields::from(&e), &to_object)
         .ok()
         .and_then(|fields| {
             ERROR_CLASS
