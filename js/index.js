@@ -34,22 +34,24 @@ const OWN = {
  */
 export class H5AccessError extends Error {
   constructor(fields) {
-    // Own properties only: a page's polluted Object.prototype never supplies a field.
+    // Own properties only: a page's polluted Object.prototype never supplies a field, and the
+    // fields are defined, not assigned, so no inherited setter sees them.
     const f = (k) => (Object.prototype.hasOwnProperty.call(fields, k) ? fields[k] : undefined);
     super(f("message"));
-    this.name = "H5AccessError";
+    const set = (k, value) => Object.defineProperty(this, k, { value, writable: true, enumerable: true, configurable: true });
+    set("name", "H5AccessError");
     /** Stable code to branch on (README "Error codes"). */
-    this.code = f("code");
+    set("code", f("code"));
     /** The HTTP status, for HTTP_STATUS (and LOAD_FAILED reason HTTP_STATUS). */
-    this.status = f("status");
+    set("status", f("status"));
     /** The gateway's own code, when it gave one that looks like one. */
-    this.gatewayCode = f("gatewayCode");
+    set("gatewayCode", f("gatewayCode"));
     /** For INVALID_ARGUMENT: which argument, when known (a fixed name, never a value). */
-    this.argument = f("argument");
+    set("argument", f("argument"));
     /** Whether the same operation may be tried again (an exchange: with the same AT). */
-    this.retryable = f("retryable") === true;
+    set("retryable", f("retryable") === true);
     /** A finer reason, when there is one. */
-    this.reason = f("reason");
+    set("reason", f("reason"));
   }
 }
 
@@ -139,9 +141,22 @@ async function load(source, signal) {
 
 /** `options.timeoutMs` when it is one `H5Client.create` accepts, else its default (10 s). */
 const timeoutOf = (options) => {
-  const t = options !== null && typeof options === "object" ? options.timeoutMs : undefined;
+  const t = read(options, "timeoutMs");
   return typeof t === "number" && t > 0 && t <= 120000 ? t : 10000;
 };
+
+/**
+ * `options[name]`, or undefined when `options` is not an object or reading it throws (a revoked
+ * Proxy, a throwing getter): the loader never throws on options; the wasm reads them again and
+ * reports what is wrong (INVALID_ARGUMENT).
+ */
+function read(options, name) {
+  try {
+    return options !== null && typeof options === "object" ? options[name] : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Loads and instantiates the wasm once (later calls return the same promise; a failed load can
@@ -279,8 +294,9 @@ const create = H5Client.create;
  * it like its own; `create` reports its failure.
  */
 function prefetchKeys(options) {
-  if (options === null || typeof options !== "object" || options.keyConfig !== undefined) return undefined;
-  const gateway = options.gateway;
+  if (options === null || typeof options !== "object") return undefined;
+  const gateway = read(options, "gateway");
+  if (read(options, "keyConfig") !== undefined || typeof gateway !== "string") return undefined;
   let url;
   try {
     url = new URL(gateway);
@@ -311,7 +327,7 @@ function prefetchKeys(options) {
 H5Client.create = async function (options) {
   const keysAt = Date.now(); // when the early keys request is sent: the list's max-age counts from it
   const keys = prefetchKeys(options);
-  await init(options !== null && typeof options === "object" ? options.wasm : undefined, options);
+  await init(read(options, "wasm"), options);
   return create(options, keys, keysAt);
 };
 // `free()` and `[Symbol.dispose]()` are `close()`: the session stays readable (`page`, `closed`);

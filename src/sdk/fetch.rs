@@ -30,6 +30,41 @@ extern "C" {
     /// with something that is not an `Error`; a page may wrap `fetch` and reject with anything.
     #[wasm_bindgen(catch, js_name = fetch)]
     fn fetch(request: &web_sys::Request) -> Result<JsValue, JsValue>;
+    // What a page's fetch wrapper hands back is read only through bindings that catch: an
+    // exception thrown into the wasm would unwind it without restoring its stack (a promise
+    // that never settles; after enough of them, a broken SDK). web-sys's `getReader`, `read`
+    // and `cancel` do not catch, so these do.
+    /// A body stream, or its reader, as the page handed it over: used only through these.
+    type Stream;
+    /// `stream.getReader()`: throws for a locked stream (a body a wrapper already read).
+    #[wasm_bindgen(catch, method, js_name = getReader)]
+    fn get_reader(this: &Stream) -> Result<Stream, JsValue>;
+    /// `reader.read()`.
+    #[wasm_bindgen(catch, method)]
+    fn read(this: &Stream) -> Result<JsValue, JsValue>;
+    /// `reader.cancel()`.
+    #[wasm_bindgen(catch, method)]
+    fn cancel(this: &Stream) -> Result<JsValue, JsValue>;
+    /// `promise.catch(handler)` (of a promise made by `Promise.resolve`).
+    #[wasm_bindgen(catch, method, js_name = catch)]
+    fn on_rejected(this: &Stream, handler: &Function) -> Result<JsValue, JsValue>;
+}
+
+/// A native copy of `chunk` (`new Uint8Array(chunk)` through `Reflect.construct`, which
+/// catches): what is not bytes, or throws on being read (a `Proxy` of a `Uint8Array`), is
+/// `None`. Only then are its length and bytes read.
+fn bytes_of(chunk: &JsValue) -> Option<Uint8Array> {
+    let class = Uint8Array::new_with_length(0).constructor();
+    let ok = chunk.is_instance_of::<Uint8Array>();
+    ok.then(|| Reflect::construct(&class, &js_sys::Array::of1(chunk)).ok())
+        .flatten()
+        .and_then(|copy| copy.dyn_into().ok())
+}
+
+/// `value` as a promise (`Promise.resolve`): a thenable's own `then` runs in a job of its own,
+/// so whatever it throws is a rejection.
+fn settle(value: &JsValue) -> JsFuture {
+    JsFuture::from(Promise::resolve(value))
 }
 
 /// `fetch` to one gateway base URL (validated, no trailing `/`), each request bounded by
@@ -115,23 +150,33 @@ async fn read_body(
     let Some(stream) = stream else {
         return Ok(Some(Vec::new()));
     };
-    let reader: web_sys::ReadableStreamDefaultReader =
-        stream.get_reader().dyn_into().map_err(network)?;
+    let reader = stream
+        .unchecked_ref::<Stream>()
+        .get_reader()
+        .map_err(network)?;
     let mut body = Vec::new();
     loop {
-        let chunk = JsFuture::from(reader.read()).await.map_err(network)?;
+        let chunk = settle(&reader.read().map_err(network)?)
+            .await
+            .map_err(network)?;
         if Reflect::get(&chunk, &"done".into())
             .map_err(network)?
             .is_truthy()
         {
             return Ok(Some(body));
         }
-        let value: Uint8Array = Reflect::get(&chunk, &"value".into())
-            .map_err(network)?
-            .dyn_into()
-            .map_err(network)?;
+        let value = bytes_of(&Reflect::get(&chunk, &"value".into()).map_err(network)?)
+            .ok_or_else(|| network(()))?;
         if body.len() + value.length() as usize > cap {
-            let _ = reader.cancel();
+            // Cancelled, not awaited: a rejection is handled (no unhandled rejection on the page).
+            if let Ok(cancelled) = reader.cancel() {
+                let mut ignore = None;
+                drop(Promise::new(&mut |resolve, _| ignore = Some(resolve)));
+                if let Some(ignore) = ignore {
+                    let settled = Promise::resolve(&cancelled);
+                    let _ = settled.unchecked_ref::<Stream>().on_rejected(&ignore);
+                }
+            }
             return Ok(None);
         }
         body.append(&mut value.to_vec());

@@ -230,9 +230,10 @@ fn gateway_base(gateway: &JsValue) -> Option<String> {
     ok.then_some(href)
 }
 
-/// `options[name]` (`undefined` when absent; getters may run).
-fn field(options: &JsValue, name: &str) -> JsValue {
-    Reflect::get(options, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+/// `options[name]` (`undefined` when absent; getters may run): INVALID_ARGUMENT naming it when
+/// reading it throws (a throwing getter, a revoked `Proxy`).
+fn field(options: &JsValue, name: Argument) -> Result<JsValue, ClientError> {
+    Reflect::get(options, &JsValue::from_str(name.as_str())).map_err(|_| ClientError::invalid(name))
 }
 
 /// A client of one gateway. Create it with `await H5Client.create(options)`.
@@ -249,9 +250,9 @@ async fn create(
     if !options.is_object() {
         return Err(ClientError::invalid(Argument::Options));
     }
-    let base =
-        gateway_base(&field(&options, "gateway")).ok_or(ClientError::invalid(Argument::Gateway))?;
-    let timeout = field(&options, "timeoutMs");
+    let base = gateway_base(&field(&options, Argument::Gateway)?)
+        .ok_or(ClientError::invalid(Argument::Gateway))?;
+    let timeout = field(&options, Argument::TimeoutMs)?;
     let timeout_ms = if timeout.is_undefined() {
         DEFAULT_TIMEOUT_MS
     } else {
@@ -261,7 +262,7 @@ async fn create(
             .ok_or(ClientError::invalid(Argument::TimeoutMs))?
             .ceil()
     };
-    let key_config = field(&options, "keyConfig");
+    let key_config = field(&options, Argument::KeyConfig)?;
     let transport = Fetch {
         base,
         timeout_ms,
@@ -304,7 +305,7 @@ async fn exchange(
     );
     let product = Some(&options)
         .filter(|o| o.is_object())
-        .and_then(|o| field(o, "product").as_string())
+        .and_then(|o| field(o, Argument::Product).ok()?.as_string())
         .ok_or(ClientError::invalid(Argument::Product))?;
     let now = client.transport().now_seconds();
     let posted = client

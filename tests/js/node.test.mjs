@@ -378,3 +378,65 @@ test("INVALID_ARGUMENT names the argument (a fixed name, never a value); other c
   await invalid(client.exchange("AT.x", { product: "p".repeat(65) }), "product");
   assert.equal((await rejects(create({ keyConfig: "!!" }), "KEY_CONFIG")).argument, undefined);
 });
+
+test("what a page's fetch wrapper hands back is NETWORK, never an exception through the wasm", { timeout: 60000 }, async () => {
+  const client = await create({ keyConfig: KEYS, timeoutMs: 2000 });
+  const uncaught = [];
+  const onError = (e) => uncaught.push(String(e));
+  process.on("uncaughtException", onError);
+  process.on("unhandledRejection", onError);
+  try {
+    const body = () => new Uint8Array(60);
+    const cases = {
+      // A logging wrapper that read the body and returns the same Response.
+      "a body already read": async () => { const r = new Response(body(), { headers: { "content-type": EX_RES } }); await r.text(); return r; },
+      "a locked body": async () => { const r = new Response(body(), { headers: { "content-type": EX_RES } }); r.body.getReader(); return r; },
+      "a Proxy chunk": async () => new Response(new ReadableStream({ start(c) { c.enqueue(new Proxy(new Uint8Array(5), {})); c.close(); } }), { headers: { "content-type": EX_RES } }),
+      "a string chunk": async () => new Response(new ReadableStream({ start(c) { c.enqueue("abc"); c.close(); } }), { headers: { "content-type": EX_RES } }),
+      "a body whose getReader throws": async () => ({ status: 200, headers: new Headers({ "content-type": EX_RES }), body: Object.assign(new ReadableStream(), { getReader() { throw new Error("boom"); } }) }),
+      "a reader whose read throws": async () => ({ status: 200, headers: new Headers({ "content-type": EX_RES }), body: Object.assign(new ReadableStream(), { getReader: () => ({ read() { throw new Error("boom"); } }) }) }),
+      "a reader whose read returns no promise": async () => ({ status: 200, headers: new Headers({ "content-type": EX_RES }), body: Object.assign(new ReadableStream(), { getReader: () => ({ read: () => 42 }) }) }),
+    };
+    for (const [what, answer] of Object.entries(cases)) {
+      globalThis.fetch = answer;
+      const e = await client.exchange("AT.x", { product: "wealth-01" }).then(() => assert.fail(what), (err) => err);
+      assert.ok(e instanceof H5.H5AccessError, `${what}: ${e}`);
+      assert.equal(e.code, "NETWORK", what);
+    }
+    // Over the cap, the stream is cancelled; a cancel that rejects is no unhandled rejection.
+    globalThis.fetch = async () => new Response(new ReadableStream({ pull(c) { c.enqueue(new Uint8Array(600000)); }, cancel() { throw new Error("cancel boom"); } }), { headers: { "content-type": EX_RES } });
+    await rejects(client.exchange("AT.x", { product: "wealth-01" }), "BAD_RESPONSE");
+    // Many of them leave the SDK whole (an exception through the wasm would leak its stack).
+    globalThis.fetch = cases["a body already read"];
+    for (let i = 0; i < 1500; i++) await rejects(client.exchange("AT.x", { product: "wealth-01" }), "NETWORK");
+    globalThis.fetch = async () => new Response(null, { status: 503, headers: { "content-type": "application/problem+json" } });
+    assert.equal((await rejects(client.exchange("AT.x", { product: "wealth-01" }), "HTTP_STATUS")).status, 503);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(uncaught, []);
+  } finally {
+    process.off("uncaughtException", onError);
+    process.off("unhandledRejection", onError);
+  }
+});
+
+test("options whose reading throws are INVALID_ARGUMENT naming the option, from the loader too", async () => {
+  const argumentOf = async (p) => (await rejects(p, "INVALID_ARGUMENT")).argument;
+  const revoked = Proxy.revocable({}, {});
+  revoked.revoke();
+  assert.equal(await argumentOf(H5.H5Client.create(revoked.proxy)), "gateway");
+  const throwing = (name) => ({ gateway: "https://gw.test/", keyConfig: KEYS, get [name]() { throw new Error("boom"); } });
+  for (const name of ["gateway", "timeoutMs", "keyConfig"]) assert.equal(await argumentOf(H5.H5Client.create(throwing(name))), name);
+  const client = await create({ keyConfig: KEYS });
+  assert.equal(await argumentOf(client.exchange("AT.x", { get product() { throw new Error("boom"); } })), "product");
+});
+
+test("an accessor on Object.prototype does not reach an H5AccessError's own fields", () => {
+  Object.defineProperty(Object.prototype, "gatewayCode", { get: () => "<img src=x>", set() {}, configurable: true });
+  try {
+    const e = new H5.H5AccessError({ code: "HTTP_STATUS", message: "m", status: 503 });
+    assert.equal(e.gatewayCode, undefined);
+    assert.ok(Object.prototype.hasOwnProperty.call(e, "gatewayCode"));
+  } finally {
+    delete Object.prototype.gatewayCode;
+  }
+});
