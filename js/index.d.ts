@@ -131,7 +131,7 @@ export declare class H5AccessError extends Error {
   readonly name: "H5AccessError";
   /** Stable code to branch on. */
   readonly code: H5AccessErrorCode;
-  /** The HTTP status, for HTTP_STATUS. */
+  /** The HTTP status, for HTTP_STATUS (and for LOAD_FAILED reason HTTP_STATUS). */
   readonly status: number | undefined;
   /** The gateway's own code (e.g. "PRODUCT_NOT_ALLOWED", "VT_NOT_BOUND"), when it gave one. */
   readonly gatewayCode: string | undefined;
