@@ -30,20 +30,35 @@ async function hmac(subtle, key, data) {
   return new Uint8Array(await subtle.sign("HMAC", k, data));
 }
 
-/** Prepares a client for the gateway key `publicKey` (key id `keyId`); the key is imported
- *  once, as the SDK parses its key configuration once. `ikmE` fixes the ephemeral key (RFC 9180
- *  DeriveKeyPair input) so the fixed gateway response opens. */
-export async function makeClient({ publicKey, keyId, ikmE, plaintext }) {
+/** The suite, the gateway key (imported once, as the SDK parses its key configuration once),
+ *  the request header and the HPKE `info` (docs/PROTOCOL.md §4.1). */
+async function setup(publicKey, keyId) {
   const suite = new CipherSuite({
     kem: new DhkemX25519HkdfSha256(),
     kdf: new HkdfSha256(),
     aead: new Chacha20Poly1305(),
   });
-  const aead = new Chacha20Poly1305();
-  const subtle = globalThis.crypto.subtle;
   const recipientPublicKey = await suite.kem.deserializePublicKey(publicKey);
   const hdr = new Uint8Array([keyId, 0x00, 0x20, 0x00, 0x01, 0x00, 0x03]);
   const info = concat(REQUEST_LABEL, new Uint8Array([0]), hdr);
+  return { suite, aead: new Chacha20Poly1305(), subtle: globalThis.crypto.subtle, recipientPublicKey, hdr, info };
+}
+
+/** RFC 9458 §4.4: the response key and nonce from `secret`, `enc` and the response nonce, then
+ *  the AEAD open of the rest of `response`. */
+async function openResponse({ aead, subtle }, enc, secret, response) {
+  const prk = await hmac(subtle, concat(enc, response.subarray(0, 32)), secret);
+  const key = await hmac(subtle, prk, KEY_INFO);
+  const nonce = (await hmac(subtle, prk, NONCE_INFO)).subarray(0, 12);
+  return new Uint8Array(await aead.createEncryptionContext(key).open(nonce, response.subarray(32), EMPTY));
+}
+
+/** Prepares a client for the gateway key `publicKey` (key id `keyId`); the key is imported
+ *  once, as the SDK parses its key configuration once. `ikmE` fixes the ephemeral key (RFC 9180
+ *  DeriveKeyPair input) so the fixed gateway response opens. */
+export async function makeClient({ publicKey, keyId, ikmE, plaintext }) {
+  const c = await setup(publicKey, keyId);
+  const { suite, recipientPublicKey, hdr, info } = c;
   /** One exchange: returns the encapsulated request and the opened response plaintext. */
   return async function exchange(response) {
     const ctx = await suite.createSenderContext({ recipientPublicKey, info, ekm: ikmE });
@@ -52,11 +67,7 @@ export async function makeClient({ publicKey, keyId, ikmE, plaintext }) {
     const secret = new Uint8Array(await ctx.export(RESPONSE_LABEL, 32));
     await ctx.export(SESSION_LABEL, 32);
     const request = concat(hdr, enc, ct);
-    const prk = await hmac(subtle, concat(enc, response.subarray(0, 32)), secret);
-    const key = await hmac(subtle, prk, KEY_INFO);
-    const nonce = (await hmac(subtle, prk, NONCE_INFO)).subarray(0, 12);
-    const pt = await aead.createEncryptionContext(key).open(nonce, response.subarray(32), EMPTY);
-    return { request, plaintext: new Uint8Array(pt) };
+    return { request, plaintext: await openResponse(c, enc, secret, response) };
   };
 }
 
@@ -75,16 +86,8 @@ const EX_RES = "application/vnd.h5-access.exchange-res";
  * costs nothing on this path either: a pinned key configuration and a 200 answer).
  */
 export async function makePackageClient({ publicKey, keyId, gateway, timeoutMs = 10000 }) {
-  const suite = new CipherSuite({
-    kem: new DhkemX25519HkdfSha256(),
-    kdf: new HkdfSha256(),
-    aead: new Chacha20Poly1305(),
-  });
-  const aead = new Chacha20Poly1305();
-  const subtle = globalThis.crypto.subtle;
-  const recipientPublicKey = await suite.kem.deserializePublicKey(publicKey);
-  const hdr = new Uint8Array([keyId, 0x00, 0x20, 0x00, 0x01, 0x00, 0x03]);
-  const info = concat(REQUEST_LABEL, new Uint8Array([0]), hdr);
+  const c = await setup(publicKey, keyId);
+  const { suite, recipientPublicKey, hdr, info } = c;
   const url = gateway.replace(/\/+$/, "") + "/v1/exchange";
   return async function exchange(accessToken, product) {
     const p = te.encode(product);
@@ -118,11 +121,7 @@ export async function makePackageClient({ publicKey, keyId, gateway, timeoutMs =
         }),
       );
       if (res.status !== 200 || res.headers.get("content-type") !== EX_RES) throw new Error("not an exchange answer");
-      const response = new Uint8Array(await res.arrayBuffer());
-      const prk = await hmac(subtle, concat(enc, response.subarray(0, 32)), secret);
-      const key = await hmac(subtle, prk, KEY_INFO);
-      const nonce = (await hmac(subtle, prk, NONCE_INFO)).subarray(0, 12);
-      const pt = new Uint8Array(await aead.createEncryptionContext(key).open(nonce, response.subarray(32), EMPTY));
+      const pt = await openResponse(c, enc, secret, new Uint8Array(await res.arrayBuffer()));
       const v = new DataView(pt.buffer, pt.byteOffset, pt.byteLength);
       if (pt[0] !== 1 || pt[1] !== 0) throw new Error("not issued");
       const exp = Number(v.getBigUint64(2));

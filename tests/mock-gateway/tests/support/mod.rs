@@ -451,6 +451,16 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// The status, media type and body of an answer the transport read (a body it had to
+    /// refuse over the cap panics: the tests' answers are small).
+    pub fn of(answer: &HttpAnswer) -> Self {
+        Self {
+            status: answer.status,
+            content_type: answer.content_type.clone(),
+            body: answer.body.clone().unwrap(),
+        }
+    }
+
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap()
     }
@@ -567,11 +577,7 @@ impl Reqwest {
     pub async fn assert_refused(&self, request: HttpRequest, status: u16, code: &str) -> Value {
         let accept = request.accept;
         let answer = self.send(request).await.unwrap();
-        let reply = Reply {
-            status: answer.status,
-            content_type: answer.content_type.clone(),
-            body: answer.body.clone().unwrap(),
-        };
+        let reply = Reply::of(&answer);
         reply.assert_problem(status, code);
         let e = read_answer(answer, accept, &|b| self.parse_problem(b)).unwrap_err();
         assert_eq!(e, ClientError::http_status(status, Some(code)));
@@ -588,11 +594,7 @@ impl Reqwest {
     pub async fn assert_stale_key(&self, request: HttpRequest) {
         let accept = request.accept;
         let answer = self.send(request).await.unwrap();
-        let reply = Reply {
-            status: answer.status,
-            content_type: answer.content_type.clone(),
-            body: answer.body.clone().unwrap(),
-        };
+        let reply = Reply::of(&answer);
         reply.assert_problem(422, "KEY_UNKNOWN");
         assert_eq!(reply.json()["type"], OHTTP_KEY_PROBLEM_TYPE);
         let read = read_answer(answer, accept, &|b| self.parse_problem(b));
