@@ -35,7 +35,8 @@ pub use http::{
     STALE_KEY_PROBLEM_TYPE,
 };
 pub use session::{
-    first_config, random_request_id, seal_exchange, Pending, RequestId, Session, MAX_EXP,
+    checked_request_id, first_config, random_request_id, seal_exchange, Pending, RequestId,
+    Session, MAX_EXP,
 };
 
 use crate::protocol::KeyConfig;

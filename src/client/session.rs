@@ -35,11 +35,24 @@ pub fn first_config(bytes: &[u8]) -> Result<KeyConfig, ClientError> {
 }
 
 /// A fresh random request id from the platform CSPRNG (`crypto.getRandomValues` in browsers).
+/// Drawn before anything is sealed, so a CSPRNG that returns nothing stops the operation before
+/// an HPKE ephemeral key is drawn from it ([`checked_request_id`]).
 ///
-/// Errors: UNSUPPORTED_BROWSER (the CSPRNG failed).
+/// Errors: UNSUPPORTED_BROWSER (the CSPRNG failed, or gave 16 zero bytes).
 pub fn random_request_id() -> Result<RequestId, ClientError> {
     let mut id = RequestId::default();
     getrandom::fill(&mut id).map_err(|_| ClientError::new(ErrorCode::UnsupportedBrowser))?;
+    checked_request_id(id)
+}
+
+/// `id` unless it is all zero bytes: what a broken `crypto.getRandomValues` polyfill that
+/// returns its buffer untouched gives (16 random bytes are all zero with probability 2^-128).
+///
+/// Errors: UNSUPPORTED_BROWSER.
+pub fn checked_request_id(id: RequestId) -> Result<RequestId, ClientError> {
+    if id == RequestId::default() {
+        return Err(ClientError::new(ErrorCode::UnsupportedBrowser));
+    }
     Ok(id)
 }
 

@@ -440,3 +440,17 @@ test("an accessor on Object.prototype does not reach an H5AccessError's own fiel
     delete Object.prototype.gatewayCode;
   }
 });
+
+test("a crypto.getRandomValues that returns its buffer untouched is UNSUPPORTED_BROWSER, nothing sent", async () => {
+  const client = await create({ keyConfig: KEYS });
+  const seen = script({ type: EX_RES, body: new Uint8Array(60) });
+  const real = Object.getOwnPropertyDescriptor(globalThis.crypto, "getRandomValues");
+  Object.defineProperty(globalThis.crypto, "getRandomValues", { value: (a) => a, configurable: true, writable: true });
+  try {
+    await rejects(client.exchange("AT.x", { product: "wealth-01" }), "UNSUPPORTED_BROWSER");
+  } finally {
+    if (real) Object.defineProperty(globalThis.crypto, "getRandomValues", real);
+    else delete globalThis.crypto.getRandomValues;
+  }
+  assert.equal(seen.length, 0);
+});

@@ -11,7 +11,7 @@ use core::pin::pin;
 use core::task::{Context, Poll, Waker};
 
 use h5_access::client::{
-    body_cap, first_config, reason, is_media_type, max_age, read_answer, sanitize_code, seal_exchange, Answer, Argument, Client,
+    body_cap, checked_request_id, first_config, random_request_id, reason, is_media_type, max_age, read_answer, sanitize_code, seal_exchange, Answer, Argument, Client,
     ClientError, ErrorCode, HttpAnswer, HttpRequest, Method, Pending, Problem, Transport,
     MAX_ANSWER_LEN, MAX_EXP, MAX_MAX_AGE, MAX_PROBLEM_LEN, STALE_KEY_PROBLEM_TYPE,
 };
@@ -237,6 +237,18 @@ fn a_rate_limited_call_is_rate_limited() {
     assert_eq!(e.code, ErrorCode::RateLimited);
     assert_eq!(e.gateway_code.as_deref(), Some("RATE_LIMITED"));
     assert!(e.retryable, "a rate-limited call may be sent again");
+}
+
+#[case]
+fn an_all_zero_request_id_is_unsupported_browser() {
+    // What a `crypto.getRandomValues` polyfill that returns its buffer untouched gives.
+    assert_eq!(code(checked_request_id([0; 16])), ErrorCode::UnsupportedBrowser);
+    let mut one = [0u8; 16];
+    one[15] = 1;
+    assert_eq!(checked_request_id(one).unwrap(), one);
+    let a = random_request_id().unwrap();
+    assert_ne!(a, [0; 16]);
+    assert_ne!(a, random_request_id().unwrap(), "fresh each time");
 }
 
 #[case]
