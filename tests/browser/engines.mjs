@@ -233,9 +233,14 @@ async function setViewport(driver, { width, height }, resize) {
   let [w, h] = await inner();
   // Window decorations (none in WebKit's --full-screen or Firefox's --kiosk, but check): grow the
   // window by what the viewport lacks.
-  for (let i = 0; resize && i < 3 && (w !== width || h !== height); i++) {
+  for (let i = 0; resize && i < 5 && (w !== width || h !== height); i++) {
     const rect = await driver.manage().window().getRect();
-    await driver.manage().window().setRect({ width: rect.width + width - w, height: rect.height + height - h });
+    // WebDriver takes whole CSS pixels; a window still settling (WebKitGTK's full screen under
+    // a loaded machine) can report a fractional or odd size: round, keep it positive, and give
+    // it a moment before measuring again.
+    const next = (size, want, got) => Math.max(1, Math.round(size + want - got));
+    await driver.manage().window().setRect({ width: next(rect.width, width, w), height: next(rect.height, height, h) });
+    await driver.sleep(100 * i);
     [w, h] = await inner();
   }
   if (w !== width || h !== height) throw new Error(`viewport is ${w}×${h}, not ${width}×${height}`);
