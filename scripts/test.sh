@@ -54,6 +54,10 @@ bash scripts/bootstrap.sh
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
+step "bench/wasm-client's own Cargo.lock agrees with the crate (npm run bench builds it --locked)"
+cargo metadata --locked --offline --format-version 1 --manifest-path bench/wasm-client/Cargo.toml > /dev/null
+echo "bench/wasm-client/Cargo.lock: up to date"
+
 step "module imports: no loops among the files under src/ (CONTRIBUTING.md)"
 node scripts/check-imports.mjs
 
