@@ -420,7 +420,9 @@ struct FromRateLimit;
 /// so that every request a client makes is counted, the ones those layers answer themselves
 /// included (a declared oversize body's 413, a CORS preflight). Give it the app's `cors` layer:
 /// a 429 (or 500) it makes then carries the same CORS headers as every other answer, so a page
-/// on another origin can read the problem document. A refused preflight gets none (a browser
+/// on another origin can read the problem document (the layer sees the refused request's
+/// method, URI and `Origin`: an `AllowOrigin` predicate that reads other headers is not given
+/// them). A refused preflight gets none (a browser
 /// fails any preflight that is not 2xx, with or without them).
 ///
 /// A background thread drops quiet clients' buckets every [`RATE_LIMIT_RETAIN_INTERVAL`] and
@@ -471,8 +473,10 @@ pub fn rate_limit(router: Router, config: RateLimitConfig, cors: Option<CorsLaye
 }
 
 /// Runs `next`; a response the rate limiter made ([`FromRateLimit`]) to a request that is not
-/// a CORS preflight goes through `cors` as the app's own answers do (the request's method, URI
-/// and headers, no body), so it gets the same CORS headers.
+/// a CORS preflight goes through `cors` as the app's own answers do, so it gets the same CORS
+/// headers. `cors` sees the request's method, URI and `Origin` (what a CORS layer reads of a
+/// request that is not a preflight), kept before the request runs: only those, so that the
+/// requests that pass, nearly all, cost no copy of their headers.
 async fn with_cors_on_refusals(cors: CorsLayer, req: Request, next: Next) -> Response {
     let preflight = req.method() == Method::OPTIONS
         && req
@@ -482,7 +486,10 @@ async fn with_cors_on_refusals(cors: CorsLayer, req: Request, next: Next) -> Res
     if !preflight {
         *head.method_mut() = req.method().clone();
         *head.uri_mut() = req.uri().clone();
-        *head.headers_mut() = req.headers().clone();
+        if let Some(origin) = req.headers().get(axum::http::header::ORIGIN) {
+            head.headers_mut()
+                .insert(axum::http::header::ORIGIN, origin.clone());
+        }
     }
     let res = next.run(req).await;
     if preflight || res.extensions().get::<FromRateLimit>().is_none() {

@@ -50,13 +50,12 @@ extern "C" {
     fn on_rejected(this: &Stream, handler: &Function) -> Result<JsValue, JsValue>;
 }
 
-/// A native copy of `chunk` (`new Uint8Array(chunk)` through `Reflect.construct`, which
-/// catches): what is not bytes, or throws on being read (a `Proxy` of a `Uint8Array`), is
-/// `None`. Only then are its length and bytes read.
-fn bytes_of(chunk: &JsValue) -> Option<Uint8Array> {
-    let class = Uint8Array::new_with_length(0).constructor();
+/// A native copy of `chunk` (`new class(chunk)`, `class` being `Uint8Array`, through
+/// `Reflect.construct`, which catches): what is not bytes, or throws on being read (a `Proxy`
+/// of a `Uint8Array`), is `None`. Only then are its length and bytes read.
+fn bytes_of(class: &Function, chunk: &JsValue) -> Option<Uint8Array> {
     let ok = chunk.is_instance_of::<Uint8Array>();
-    ok.then(|| Reflect::construct(&class, &js_sys::Array::of1(chunk)).ok())
+    ok.then(|| Reflect::construct(class, &js_sys::Array::of1(chunk)).ok())
         .flatten()
         .and_then(|copy| copy.dyn_into().ok())
 }
@@ -154,6 +153,7 @@ async fn read_body(
         .unchecked_ref::<Stream>()
         .get_reader()
         .map_err(network)?;
+    let class = Uint8Array::new_with_length(0).constructor();
     let mut body = Vec::new();
     loop {
         let chunk = settle(&reader.read().map_err(network)?)
@@ -165,8 +165,11 @@ async fn read_body(
         {
             return Ok(Some(body));
         }
-        let value = bytes_of(&Reflect::get(&chunk, &"value".into()).map_err(network)?)
-            .ok_or_else(|| network(()))?;
+        let value = bytes_of(
+            &class,
+            &Reflect::get(&chunk, &"value".into()).map_err(network)?,
+        )
+        .ok_or_else(|| network(()))?;
         if body.len() + value.length() as usize > cap {
             // Cancelled, not awaited: a rejection is handled (no unhandled rejection on the page).
             if let Ok(cancelled) = reader.cancel() {
